@@ -1,0 +1,65 @@
+# The verbs a newcomer needs. `make run` and `make test` do everything from a fresh clone.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_VERSION := $(shell cat .python-version)
+PYTHON ?= $(shell pyenv which python$(PYTHON_VERSION) 2>/dev/null || command -v python$(PYTHON_VERSION))
+VENV := .venv
+BIN := $(VENV)/bin
+MODEL := models/hfs.tar.gz
+TRAINING_INPUTS := config.yml $(shell find domain data -name '*.yml') $(wildcard bot/nlu/*.py)
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help install train run shell eval lint test test-deps validate clean lock
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: requirements.txt constraints.txt .python-version
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/pip check
+	touch $@
+
+install: $(BIN)/.installed  ## create .venv (Python 3.10) from the pinned requirements
+
+$(MODEL): $(BIN)/.installed $(TRAINING_INPUTS)
+	$(BIN)/rasa train --config config.yml --domain domain --data data --out models --fixed-model-name hfs
+	touch $@
+
+train: $(MODEL)  ## train the model into models/ (only when data or config changed)
+
+run: $(MODEL)  ## start the action server and Rasa (port 5005) on embedded defaults
+	$(BIN)/python -m bot.cli run
+
+shell: $(MODEL)  ## talk to the bot in the terminal
+	$(BIN)/python -m bot.cli shell
+
+eval: $(BIN)/.installed  ## compare NLU pipelines on the held-out split (tests/nlu/), per language
+	$(BIN)/python -m bot.evaluation
+
+validate: $(BIN)/.installed  ## rasa data validate, failing on warnings too
+	$(BIN)/rasa data validate --config config.yml --domain domain --data data --fail-on-warnings
+
+lint: $(BIN)/.installed  ## ruff and mypy
+	$(BIN)/ruff check bot actions tests bench
+	$(BIN)/ruff format --check bot actions tests bench
+	$(BIN)/mypy bot actions
+
+test-deps: $(BIN)/.installed  ## system packages the tests need (headless Chromium)
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: test-deps $(MODEL) validate  ## run every test (unit, integration, browser, conversations, NLU gate)
+	$(BIN)/python -m pytest -q
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_conversations.yml --endpoints tests/endpoints.test.yml --fail-on-prediction-errors --out results/conversations
+
+lock:  ## refresh constraints.txt from the current venv (after changing requirements.txt)
+	{ echo "# Full lock of every installed package (pip freeze of one resolver pass). Regenerate with \`make lock\`."; $(BIN)/pip freeze; } > constraints.txt
+
+clean:  ## remove models, results and local databases
+	rm -rf models results *.db tests/artifacts

@@ -1,0 +1,154 @@
+"""Entry points: `python -m bot.cli run|shell` start the action server and Rasa together.
+
+Both run in the foreground; Ctrl-C (SIGINT) or SIGTERM stops every process started here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = ROOT / "models" / "hfs.tar.gz"
+
+
+@dataclass(frozen=True)
+class Ports:
+    rasa: int
+    actions: int
+
+
+def quiet_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    env.setdefault("PYTHONPATH", str(ROOT))
+    return env
+
+
+def action_server_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_server_command(
+    port: int, model: Path, endpoints: Path, credentials: Path, auth_token: str | None
+) -> list[str]:
+    command = [
+        sys.executable, "-m", "rasa", "run",
+        "--model", str(model),
+        "--endpoints", str(endpoints),
+        "--credentials", str(credentials),
+        "--port", str(port),
+        "--cors", os.environ.get("BOT_CORS_ORIGINS", "*"),
+    ]
+    if auth_token:  # the HTTP API (trackers, pause/resume) only ever with a token
+        command += ["--enable-api", "--auth-token", auth_token]
+    return command
+
+
+def wait_until_ready(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def serve(args: argparse.Namespace, foreground: list[str] | None = None) -> int:
+    if not args.model.exists():
+        print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
+        return 2
+    env = quiet_environment()
+    processes = [subprocess.Popen(action_server_command(args.action_port), cwd=ROOT, env=env)]
+    rasa_command = foreground or rasa_server_command(
+        args.port, args.model, args.endpoints, args.credentials, os.environ.get("RASA_AUTH_TOKEN")
+    )
+    stop_requested = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        if not wait_until_ready(f"http://127.0.0.1:{args.action_port}/health", 60):
+            print("The action server did not start.", file=sys.stderr)
+            return 1
+        processes.append(subprocess.Popen(rasa_command, cwd=ROOT, env=env))
+        if foreground is None:
+            if wait_until_ready(f"http://127.0.0.1:{args.port}/", 120):
+                print_welcome(args.port)
+        while not stop_requested and all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        return next((p.returncode for p in processes if p.returncode), 0)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_all(processes)
+
+
+def print_welcome(port: int) -> None:
+    base = f"http://localhost:{port}"
+    print(
+        "\n".join(
+            [
+                "",
+                "The assistant is running. Talk to it:",
+                f"  REST:      curl -s {base}/webhooks/rest/webhook -d '{{\"sender\": \"me\", \"message\": \"hello\"}}'",
+                f"  socket.io: {base}/socket.io (Rasa's protocol: user_uttered / bot_uttered)",
+                "  terminal:  make shell",
+                "Stop with Ctrl-C.",
+                "",
+            ]
+        ),
+        flush=True,
+    )
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="bot")
+    parser.add_argument("command", choices=["run", "shell"])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
+    parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--endpoints", type=Path, default=ROOT / "endpoints.yml")
+    parser.add_argument("--credentials", type=Path, default=ROOT / "credentials.yml")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "shell":
+        shell = [sys.executable, "-m", "rasa", "shell", "--model", str(args.model),
+                 "--endpoints", str(args.endpoints)]
+        return serve(args, foreground=shell)
+    return serve(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

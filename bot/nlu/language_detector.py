@@ -1,0 +1,176 @@
+"""Detects the patient's language and emits a `language` entity only when confident.
+
+Short or language-neutral messages ("ok", "botox?", "👍") emit nothing, so the sticky
+`language` slot keeps the conversation's language. A client hint in the message metadata
+(`{"language": "ar"}`) wins: the widget sends it with the first message and whenever the
+patient picks a language; the WhatsApp channel derives it from the phone's country code.
+
+Every message also gets `detected_language` (the best guess, even when not confident),
+which the multilingual tokenizer uses to pick its spaCy pipeline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Dict, List, Optional, Text
+
+from lingua import Language, LanguageDetector as LinguaDetector, LanguageDetectorBuilder
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, METADATA, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.languages import SUPPORTED_LANGUAGES, normalise_language
+from bot.nlu.text import fold
+
+DETECTED_LANGUAGE = "detected_language"
+LANGUAGE_ENTITY = "language"
+
+_LINGUA_BY_CODE: dict[str, Language] = {
+    "en": Language.ENGLISH,
+    "ar": Language.ARABIC,
+    "tr": Language.TURKISH,
+    "ru": Language.RUSSIAN,
+    "de": Language.GERMAN,
+    "fr": Language.FRENCH,
+}
+# Scripts that only one of our six languages uses: certain even for one word.
+_SCRIPT_LANGUAGES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]"), "ar"),
+    (re.compile(r"[\u0400-\u04FF]"), "ru"),
+)
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The best guess for a text, and whether it is confident enough to switch language."""
+
+    language: str
+    confidence: float
+    confident: bool
+
+
+@lru_cache(maxsize=1)
+def lingua_detector() -> LinguaDetector:
+    """Builds the lingua detector once per process, with all six models loaded now."""
+    languages = [_LINGUA_BY_CODE[code] for code in SUPPORTED_LANGUAGES]
+    return (
+        LanguageDetectorBuilder.from_languages(*languages)
+        .with_preloaded_language_models()
+        .build()
+    )
+
+
+def detect_language(
+    text: str,
+    neutral_words: frozenset[str],
+    short_text_threshold: float,
+    long_text_threshold: float,
+    short_text_words: int,
+    default_language: str,
+) -> Detection:
+    """Guesses the language of `text`; neutral words ("ok", "botox") carry no signal."""
+    words = [w for w in _WORD.findall(text) if fold(w) not in neutral_words]
+    if not words:
+        return Detection(default_language, 0.0, False)
+    meaningful = " ".join(words)
+    for pattern, code in _SCRIPT_LANGUAGES:
+        if pattern.search(meaningful):
+            return Detection(code, 1.0, True)
+    values = lingua_detector().compute_language_confidence_values(meaningful)
+    best = values[0]
+    code = best.language.iso_code_639_1.name.lower()
+    threshold = short_text_threshold if len(words) < short_text_words else long_text_threshold
+    return Detection(code, best.value, best.value >= threshold)
+
+
+@DefaultV1Recipe.register(
+    # Registered as a tokenizer-type component so that it also runs on the training
+    # data (the tokenizer needs `detected_language` there too); it emits an entity.
+    [DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER],
+    is_trainable=False,
+)
+class LanguageDetector(GraphComponent, EntityExtractorMixin):
+    """Sets `detected_language` on every message and a `language` entity when sure."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "neutral_words": ["ok", "okay", "okey", "oki", "k", "kk", "botox", "mri", "mvd", "hfs"],
+            "short_text_words": 3,
+            "short_text_threshold": 0.72,
+            "long_text_threshold": 0.6,
+            "default_language": "en",
+        }
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self._neutral_words = frozenset(fold(w) for w in config["neutral_words"])
+        self._short_text_words = int(config["short_text_words"])
+        self._short_text_threshold = float(config["short_text_threshold"])
+        self._long_text_threshold = float(config["long_text_threshold"])
+        self._default_language = normalise_language(config["default_language"]) or "en"
+        lingua_detector()  # load the models at start-up, not on the first patient message
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "LanguageDetector":
+        return cls(config)
+
+    def detect(self, text: str) -> Detection:
+        return detect_language(
+            text,
+            self._neutral_words,
+            self._short_text_threshold,
+            self._long_text_threshold,
+            self._short_text_words,
+            self._default_language,
+        )
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        for example in training_data.training_examples:
+            text = example.get(TEXT)
+            if text:
+                example.set(DETECTED_LANGUAGE, self.detect(text).language)
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._process_message(message)
+        return messages
+
+    def _process_message(self, message: Message) -> None:
+        text = message.get(TEXT) or ""
+        hint = _metadata_hint(message.get(METADATA))
+        detection = self.detect(text)
+        if hint is not None:
+            detection = Detection(hint, 1.0, True)
+        message.set(DETECTED_LANGUAGE, detection.language)
+        if not detection.confident:
+            return
+        entity = {
+            "entity": LANGUAGE_ENTITY,
+            "value": detection.language,
+            "start": 0,
+            "end": len(text),
+            "confidence_entity": round(detection.confidence, 3),
+        }
+        entities = [e for e in message.get(ENTITIES, []) if e.get("entity") != LANGUAGE_ENTITY]
+        message.set(ENTITIES, entities + self.add_extractor_name([entity]), add_to_output=True)
+
+
+def _metadata_hint(metadata: Optional[Dict[Text, Any]]) -> Optional[str]:
+    if not isinstance(metadata, dict):
+        return None
+    return normalise_language(metadata.get("language"))

@@ -1,0 +1,195 @@
+"""Extracts `procedure` entities (and the target of `change_language`) with a PhraseMatcher.
+
+Term lists are data: `data/terms/<lang>.yml`, per canonical value the surface forms a
+patient may write in that language (inflections included). Matching runs on lowercased,
+diacritic-folded text (`bot.nlu.text.fold`), so "ameliyatı", "ameliyati" and "AMELIYATI"
+match the same term. The lists are read at training time and stored in the model, so a
+trained model does not depend on the repository's files.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Optional, Text
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from spacy.matcher import PhraseMatcher
+from spacy.util import filter_spans
+
+from bot.nlu.text import fold
+from bot.nlu.tokenizer import blank_pipeline
+
+TERMS_FILE = "terms.json"
+LANGUAGE_ENTITY = "language"
+# Language names count only when the patient asks to switch: "my mother speaks Arabic"
+# inside a medical question must not change the conversation's language.
+LANGUAGE_NAME_INTENT = "change_language"
+
+
+class TermFileError(ValueError):
+    """A term file in data/terms/ is not in the expected shape."""
+
+
+@dataclass(frozen=True)
+class Term:
+    entity: str
+    value: str
+    surface: str
+
+
+def read_term_files(paths: Iterable[Path]) -> list[Term]:
+    """Reads `entity -> value -> [surface forms]` mappings from YAML files."""
+    terms: list[Term] = []
+    for path in sorted(paths):
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(content, dict):
+            raise TermFileError(f"{path}: expected a mapping of entity -> value -> terms")
+        for entity, values in content.items():
+            if not isinstance(values, dict):
+                raise TermFileError(f"{path}: '{entity}' must map values to term lists")
+            for value, surfaces in values.items():
+                if not isinstance(surfaces, list) or not all(isinstance(s, str) for s in surfaces):
+                    raise TermFileError(f"{path}: '{entity}.{value}' must be a list of strings")
+                terms.extend(Term(str(entity), str(value), s) for s in surfaces if s.strip())
+    return terms
+
+
+class TermMatcher:
+    """PhraseMatcher over folded surface forms; returns non-overlapping longest matches."""
+
+    def __init__(self, terms: list[Term]) -> None:
+        self._nlp = blank_pipeline("xx")
+        self._matcher = PhraseMatcher(self._nlp.vocab)
+        self._labels: dict[str, tuple[str, str]] = {}
+        for index, term in enumerate(_unique(terms)):
+            key = f"t{index}"
+            self._labels[key] = (term.entity, term.value)
+            self._matcher.add(key, [self._nlp.make_doc(_match_form(term.surface))])
+
+    def find(self, text: str) -> list[dict[str, Any]]:
+        doc = self._nlp.make_doc(_match_form(text))
+        matches = self._matcher(doc)
+        labels = {(start, end): self._labels[self._nlp.vocab.strings[key]] for key, start, end in matches}
+        found = []
+        for span in filter_spans([doc[start:end] for _, start, end in matches]):
+            entity, value = labels[(span.start, span.end)]
+            found.append(
+                {
+                    "entity": entity,
+                    "value": value,
+                    "start": span.start_char,
+                    "end": span.end_char,
+                    "text": text[span.start_char : span.end_char],
+                    "confidence_entity": 1.0,
+                }
+            )
+        return found
+
+
+def _match_form(text: str) -> str:
+    """Folded text with apostrophes as spaces ("Botox'un" -> "botox un"), same length."""
+    return fold(text).replace("'", " ")
+
+
+def _unique(terms: list[Term]) -> list[Term]:
+    seen: dict[tuple[str, str], Term] = {}
+    for term in terms:
+        seen.setdefault((term.entity, _match_form(term.surface)), term)
+    return list(seen.values())
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True
+)
+class TermEntityExtractor(GraphComponent, EntityExtractorMixin):
+    """Adds `procedure` entities, and the target `language` of a change_language request."""
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"terms_dir": "data/terms"}
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        terms: Optional[list[Term]] = None,
+    ) -> None:
+        self._config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self._terms = terms or []
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "TermEntityExtractor":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "TermEntityExtractor":
+        with model_storage.read_from(resource) as directory:
+            raw = json.loads((directory / TERMS_FILE).read_text(encoding="utf-8"))
+        return cls(config, model_storage, resource, [Term(**item) for item in raw])
+
+    def train(self, training_data: TrainingData) -> Resource:
+        terms_dir = Path(self._config["terms_dir"])
+        paths = list(terms_dir.glob("*.yml"))
+        if not paths:
+            raise TermFileError(f"no term files found in {terms_dir.resolve()}")
+        self._terms = read_term_files(paths)
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / TERMS_FILE).write_text(
+                json.dumps([t.__dict__ for t in self._terms], ensure_ascii=False),
+                encoding="utf-8",
+            )
+        return self._resource
+
+    @cached_property
+    def _matcher(self) -> TermMatcher:
+        return TermMatcher(self._terms)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._process_message(message)
+        return messages
+
+    def _process_message(self, message: Message) -> None:
+        text = message.get(TEXT)
+        if not text:
+            return
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        found = self._matcher.find(text)
+        wants_switch = intent == LANGUAGE_NAME_INTENT
+        new = [e for e in found if e["entity"] != LANGUAGE_ENTITY or wants_switch]
+        if not new:
+            return
+        replaced = {e["entity"] for e in new}
+        kept = [
+            e
+            for e in message.get(ENTITIES, [])
+            if not (e.get("entity") == LANGUAGE_ENTITY and LANGUAGE_ENTITY in replaced)
+        ]
+        message.set(ENTITIES, kept + self.add_extractor_name(new), add_to_output=True)

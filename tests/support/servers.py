@@ -1,0 +1,130 @@
+"""Start the real action server and Rasa server on free loopback ports for tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator, Sequence
+
+from contextlib import contextmanager
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = ROOT / "models" / "hfs.tar.gz"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "RASA_TELEMETRY_ENABLED": "false",
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    raise RuntimeError(f"{url} not ready after {timeout} s:\n{log.read_text()[-4000:]}")
+
+
+@dataclass(frozen=True)
+class RunningBot:
+    url: str
+    action_url: str
+    workdir: Path
+    auth_token: str
+
+    def log(self, name: str) -> str:
+        return (self.workdir / f"{name}.log").read_text(errors="replace")
+
+
+def _start(command: Sequence[str], log_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    log = open(log_path, "wb")
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return process, log
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextmanager
+def running_bot(
+    workdir: Path,
+    credentials: str,
+    endpoints_extra: str = "",
+    env_extra: dict[str, str] | None = None,
+    auth_token: str = "test-token-please-change",
+) -> Iterator[RunningBot]:
+    """Action server + Rasa server (REST, socket.io, API with token) on free ports."""
+    if not MODEL.exists():
+        raise RuntimeError(f"{MODEL} is missing: run `make train` (make test does)")
+    env = test_environment(env_extra)
+    action_port, rasa_port = free_port(), free_port()
+    (workdir / "endpoints.yml").write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
+        + endpoints_extra
+    )
+    (workdir / "credentials.yml").write_text(credentials)
+    actions, actions_log = _start(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+        workdir / "actions.log",
+        env,
+    )
+    rasa, rasa_log = _start(
+        [
+            sys.executable, "-m", "rasa", "run",
+            "--model", str(MODEL),
+            "--endpoints", str(workdir / "endpoints.yml"),
+            "--credentials", str(workdir / "credentials.yml"),
+            "--port", str(rasa_port),
+            "--interface", "127.0.0.1",
+            "--enable-api", "--auth-token", auth_token,
+            "--cors", "*",
+        ],
+        workdir / "rasa.log",
+        env,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{action_port}/health", actions, workdir / "actions.log")
+        wait_for(f"http://127.0.0.1:{rasa_port}/", rasa, workdir / "rasa.log")
+        yield RunningBot(
+            f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}", workdir, auth_token
+        )
+    finally:
+        _stop(rasa)
+        _stop(actions)
+        rasa_log.close()
+        actions_log.close()
