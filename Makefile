@@ -56,7 +56,7 @@ test-deps: $(BIN)/.installed  ## system packages the tests need (headless Chromi
 
 test: test-deps $(MODEL) validate  ## run every test (unit, integration, browser, conversations, NLU gate)
 	$(BIN)/python -m pytest -q
-	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_conversations.yml --endpoints tests/endpoints.test.yml --fail-on-prediction-errors --out results/conversations
+	$(BIN)/rasa test core --model $(MODEL) --stories tests/test_conversations.yml --fail-on-prediction-errors --out results/conversations
 
 lock:  ## refresh constraints.txt from the current venv (after changing requirements.txt)
 	{ echo "# Full lock of every installed package (pip freeze of one resolver pass). Regenerate with \`make lock\`."; $(BIN)/pip freeze; } > constraints.txt
