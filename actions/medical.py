@@ -1,4 +1,9 @@
-"""Medical answers: the disclaimer shown once before the first medical answer."""
+"""Medical answers: remember that the disclaimer was shown.
+
+The rules in data/rules.yml utter `utter_medical_disclaimer` before the first medical
+answer of a conversation (condition `medical_disclaimer_shown: false`); this action then
+sets the slot so that later answers come without it.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +16,11 @@ from rasa_sdk.executor import CollectingDispatcher
 DISCLAIMER_SLOT = "medical_disclaimer_shown"
 
 
-class ActionMedicalDisclaimer(Action):
-    """Utters `utter_medical_disclaimer` the first time a conversation gets a medical answer."""
-
+class ActionMarkDisclaimerShown(Action):
     def name(self) -> Text:
-        return "action_medical_disclaimer"
+        return "action_mark_disclaimer_shown"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        if tracker.get_slot(DISCLAIMER_SLOT):
-            return []
-        dispatcher.utter_message(response="utter_medical_disclaimer")
         return [SlotSet(DISCLAIMER_SLOT, True)]

@@ -59,6 +59,11 @@ def test_language_name_switches_only_for_change_language(extractor: TermEntityEx
     assert values(mentioned, "language") == ["en"]
 
 
+def test_change_request_without_a_named_language_drops_the_detected_one(extractor: TermEntityExtractor) -> None:
+    detected = [{"entity": "language", "value": "en", "extractor": "LanguageDetector"}]
+    assert values(parse(extractor, "another language please", "change_language", detected), "language") == []
+
+
 def test_message_without_terms_is_left_alone(extractor: TermEntityExtractor) -> None:
     assert parse(extractor, "hello there", "greet").get("entities") == []
 

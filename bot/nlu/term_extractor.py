@@ -177,19 +177,16 @@ class TermEntityExtractor(GraphComponent, EntityExtractorMixin):
         return messages
 
     def _process_message(self, message: Message) -> None:
-        text = message.get(TEXT)
-        if not text:
-            return
+        text = message.get(TEXT) or ""
         intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        found = self._matcher.find(text)
         wants_switch = intent == LANGUAGE_NAME_INTENT
-        new = [e for e in found if e["entity"] != LANGUAGE_ENTITY or wants_switch]
-        if not new:
-            return
-        replaced = {e["entity"] for e in new}
-        kept = [
-            e
-            for e in message.get(ENTITIES, [])
-            if not (e.get("entity") == LANGUAGE_ENTITY and LANGUAGE_ENTITY in replaced)
+        found = [
+            e for e in self._matcher.find(text) if e["entity"] != LANGUAGE_ENTITY or wants_switch
         ]
-        message.set(ENTITIES, kept + self.add_extractor_name(new), add_to_output=True)
+        entities = message.get(ENTITIES, [])
+        if wants_switch:
+            # The language the request was *written* in is not the one asked for: only
+            # a named language ("in Turkish please") may switch, else the picker is shown.
+            entities = [e for e in entities if e.get("entity") != LANGUAGE_ENTITY]
+        if found or wants_switch:
+            message.set(ENTITIES, entities + self.add_extractor_name(found), add_to_output=True)
