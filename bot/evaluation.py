@@ -23,7 +23,8 @@ from bot.languages import SUPPORTED_LANGUAGES
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT_DIR = ROOT / "tests" / "nlu"
 CANDIDATES: dict[str, Path] = {
-    "logreg (config.yml)": ROOT / "config.yml",
+    "linear-svm": ROOT / "config.yml",  # the chosen pipeline
+    "rasa-logreg": ROOT / "bench" / "nlu_pipelines" / "logreg.yml",
     "diet-50ep-1layer": ROOT / "bench" / "nlu_pipelines" / "diet.yml",
 }
 
@@ -168,12 +169,23 @@ def failing_languages(reports: dict[str, LanguageReport], minimum: float) -> lis
     return [lang for lang, r in reports.items() if r.accuracy < minimum]
 
 
+def quiet_rasa() -> None:
+    import logging
+
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+
+
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot.evaluation")
     parser.add_argument("--model", help="evaluate this trained model instead of training candidates")
     parser.add_argument("--candidates", nargs="*", default=list(CANDIDATES), help="candidate names")
     parser.add_argument("--min-accuracy", type=float, default=0.0)
     args = parser.parse_args(list(argv) if argv is not None else None)
+    quiet_rasa()
     examples = load_held_out()
     failed = False
     if args.model:
@@ -183,7 +195,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             for name in args.candidates:
-                model, seconds = train_candidate(CANDIDATES[name], Path(tmp) / name.split()[0])
+                model, seconds = train_candidate(CANDIDATES[name], Path(tmp) / name)
                 reports = evaluate_model(model, examples)
                 print(format_table(name, reports, seconds), "\n", flush=True)
                 failed |= bool(failing_languages(reports, args.min_accuracy))
