@@ -7,7 +7,7 @@ sets the slot so that later answers come without it.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -17,10 +17,10 @@ DISCLAIMER_SLOT = "medical_disclaimer_shown"
 
 
 class ActionMarkDisclaimerShown(Action):
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_mark_disclaimer_shown"
 
     async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         return [SlotSet(DISCLAIMER_SLOT, True)]

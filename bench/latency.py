@@ -23,8 +23,8 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.conftest import DEFAULT_CREDENTIALS  # noqa: E402
-from tests.support.servers import running_bot  # noqa: E402
+from tests.conftest import DEFAULT_CREDENTIALS
+from tests.support.servers import running_bot
 
 MESSAGES = [
     "What is hemifacial spasm?",
@@ -71,7 +71,11 @@ def rasa_pid(port: str) -> int | None:
                 cmdline = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"run" in cmdline and port.encode() in cmdline and any(b"rasa" in c for c in cmdline):
+            if (
+                b"run" in cmdline
+                and port.encode() in cmdline
+                and any(b"rasa" in c for c in cmdline)
+            ):
                 return int(proc.name)
     return None
 
@@ -88,9 +92,13 @@ def main() -> int:
             one_patient(bot.url, 6)  # warm-up
             for patients in (1, 10):
                 with ThreadPoolExecutor(patients) as pool:
-                    results = pool.map(lambda _: one_patient(bot.url, args.messages), range(patients))
+                    results = pool.map(
+                        lambda _: one_patient(bot.url, args.messages), range(patients)
+                    )
                     timings = [t for result in results for t in result]
-                rows.append((patients, len(timings), statistics.median(timings), percentile(timings, 0.95)))
+                rows.append(
+                    (patients, len(timings), statistics.median(timings), percentile(timings, 0.95))
+                )
             pid = rasa_pid(bot.url.rsplit(":", 1)[1])
             memory = rss_mb(pid) if pid else float("nan")
     print("| concurrent patients | messages | p50 (ms) | p95 (ms) |")
@@ -98,7 +106,10 @@ def main() -> int:
     for patients, count, p50, p95 in rows:
         print(f"| {patients} | {count} | {p50 * 1000:.0f} | {p95 * 1000:.0f} |")
     print()
-    print(f"start to ready (action server + Rasa): {ready:.1f} s; Rasa server RSS after the run: {memory:.0f} MB")
+    print(
+        f"start to ready (action server + Rasa): {ready:.1f} s; "
+        f"Rasa server RSS after the run: {memory:.0f} MB"
+    )
     return 0
 
 

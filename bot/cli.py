@@ -43,12 +43,20 @@ def rasa_server_command(
     port: int, model: Path, endpoints: Path, credentials: Path, auth_token: str | None
 ) -> list[str]:
     command = [
-        sys.executable, "-m", "rasa", "run",
-        "--model", str(model),
-        "--endpoints", str(endpoints),
-        "--credentials", str(credentials),
-        "--port", str(port),
-        "--cors", os.environ.get("BOT_CORS_ORIGINS", "*"),
+        sys.executable,
+        "-m",
+        "rasa",
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(credentials),
+        "--port",
+        str(port),
+        "--cors",
+        os.environ.get("BOT_CORS_ORIGINS", "*"),
     ]
     if auth_token:  # the HTTP API (trackers, pause/resume) only ever with a token
         command += ["--enable-api", "--auth-token", auth_token]
@@ -100,9 +108,8 @@ def serve(args: argparse.Namespace, foreground: list[str] | None = None) -> int:
             print("The action server did not start.", file=sys.stderr)
             return 1
         processes.append(subprocess.Popen(rasa_command, cwd=ROOT, env=env))
-        if foreground is None:
-            if wait_until_ready(f"http://127.0.0.1:{args.port}/", 120):
-                print_welcome(args.port)
+        if foreground is None and wait_until_ready(f"http://127.0.0.1:{args.port}/", 120):
+            print_welcome(args.port)
         while not stop_requested and all(p.poll() is None for p in processes):
             time.sleep(0.5)
         return next((p.returncode for p in processes if p.returncode), 0)
@@ -119,7 +126,8 @@ def print_welcome(port: int) -> None:
             [
                 "",
                 "The assistant is running. Talk to it:",
-                f"  REST:      curl -s {base}/webhooks/rest/webhook -d '{{\"sender\": \"me\", \"message\": \"hello\"}}'",
+                f"  REST:      curl -s {base}/webhooks/rest/webhook "
+                + """-d '{"sender": "me", "message": "hello"}'""",
                 f"  socket.io: {base}/socket.io (Rasa's protocol: user_uttered / bot_uttered)",
                 "  terminal:  make shell",
                 "Stop with Ctrl-C.",
@@ -134,7 +142,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bot")
     parser.add_argument("command", choices=["run", "shell"])
     parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
-    parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
+    parser.add_argument(
+        "--action-port", type=int, default=int(os.environ.get("ACTION_PORT", "5055"))
+    )
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--endpoints", type=Path, default=ROOT / "endpoints.yml")
     parser.add_argument("--credentials", type=Path, default=ROOT / "credentials.yml")
@@ -144,8 +154,16 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.command == "shell":
-        shell = [sys.executable, "-m", "rasa", "shell", "--model", str(args.model),
-                 "--endpoints", str(args.endpoints)]
+        shell = [
+            sys.executable,
+            "-m",
+            "rasa",
+            "shell",
+            "--model",
+            str(args.model),
+            "--endpoints",
+            str(args.endpoints),
+        ]
         return serve(args, foreground=shell)
     return serve(args)
 

@@ -48,7 +48,7 @@ class LanguageReport:
 
     @property
     def accuracy(self) -> float:
-        hits = sum(g == p for g, p in zip(self.gold, self.predicted))
+        hits = sum(g == p for g, p in zip(self.gold, self.predicted, strict=False))
         return hits / len(self.gold) if self.gold else 0.0
 
     @property
@@ -56,9 +56,9 @@ class LanguageReport:
         labels = sorted(set(self.gold))
         scores = []
         for label in labels:
-            tp = sum(g == p == label for g, p in zip(self.gold, self.predicted))
-            fp = sum(p == label != g for g, p in zip(self.gold, self.predicted))
-            fn = sum(g == label != p for g, p in zip(self.gold, self.predicted))
+            tp = sum(g == p == label for g, p in zip(self.gold, self.predicted, strict=False))
+            fp = sum(p == label != g for g, p in zip(self.gold, self.predicted, strict=False))
+            fn = sum(g == label != p for g, p in zip(self.gold, self.predicted, strict=False))
             scores.append(_f1(tp, fp, fn))
         return sum(scores) / len(scores) if scores else 0.0
 
@@ -67,7 +67,7 @@ class LanguageReport:
         return _f1(self.entity_tp, self.entity_fp, self.entity_fn)
 
     def worst_confusions(self, top: int = 3) -> list[tuple[str, str, int]]:
-        pairs = Counter((g, p) for g, p in zip(self.gold, self.predicted) if g != p)
+        pairs = Counter((g, p) for g, p in zip(self.gold, self.predicted, strict=False) if g != p)
         return [(g, p, n) for (g, p), n in pairs.most_common(top)]
 
 
@@ -90,7 +90,9 @@ def load_held_out(directory: Path = HELD_OUT_DIR) -> list[Example]:
                 for e in message.get("entities", [])
                 if e["entity"] == "procedure"
             )
-            examples.append(Example(language, message.get("text"), message.get("intent"), procedures))
+            examples.append(
+                Example(language, message.get("text"), message.get("intent"), procedures)
+            )
     return examples
 
 
@@ -104,7 +106,7 @@ async def _parse_all(model_path: str, texts: Sequence[str]) -> list[dict[str, An
 def evaluate_model(model_path: str, examples: Sequence[Example]) -> dict[str, LanguageReport]:
     parsed = asyncio.run(_parse_all(model_path, [e.text for e in examples]))
     reports = {language: LanguageReport(language) for language in SUPPORTED_LANGUAGES}
-    for example, result in zip(examples, parsed):
+    for example, result in zip(examples, parsed, strict=False):
         report = reports[example.language]
         report.gold.append(example.intent)
         report.predicted.append((result.get("intent") or {}).get("name") or "None")
@@ -128,7 +130,9 @@ def match_entities(
     unmatched = set(gold)
     tp = 0
     for start, end, value in sorted(found):
-        hit = next((g for g in sorted(unmatched) if g[2] == value and start < g[1] and g[0] < end), None)
+        hit = next(
+            (g for g in sorted(unmatched) if g[2] == value and start < g[1] and g[0] < end), None
+        )
         if hit is not None:
             unmatched.discard(hit)
             tp += 1
@@ -140,7 +144,9 @@ def train_candidate(config: Path, output: Path) -> tuple[str, float]:
 
     started = time.monotonic()
     model = train_nlu(
-        config=str(config), nlu_data=str(ROOT / "data" / "nlu"), output=str(output),
+        config=str(config),
+        nlu_data=str(ROOT / "data" / "nlu"),
+        output=str(output),
         domain=str(ROOT / "domain"),
     )
     if model is None:
@@ -153,7 +159,8 @@ def format_table(name: str, reports: dict[str, LanguageReport], seconds: float |
     lines = [
         f"### {name}{timing}",
         "",
-        "| lang | n | intent acc | macro-F1 | procedure F1 | worst confusions (gold → predicted ×n) |",
+        "| lang | n | intent acc | macro-F1 | procedure F1 "
+        "| worst confusions (gold → predicted ×n) |",
         "|---|---|---|---|---|---|",
     ]
     for language, r in reports.items():
@@ -181,7 +188,9 @@ def quiet_rasa() -> None:
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bot.evaluation")
-    parser.add_argument("--model", help="evaluate this trained model instead of training candidates")
+    parser.add_argument(
+        "--model", help="evaluate this trained model instead of training candidates"
+    )
     parser.add_argument("--candidates", nargs="*", default=list(CANDIDATES), help="candidate names")
     parser.add_argument("--min-accuracy", type=float, default=0.0)
     args = parser.parse_args(list(argv) if argv is not None else None)

@@ -17,12 +17,34 @@ ENGLISH_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "s
 NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3})*")
 
 ARCHITECTURE_INTENTS = {
-    "ask_what_is_hfs", "ask_causes", "ask_symptoms", "ask_diagnosis", "ask_treatment_options",
-    "ask_medication", "ask_botox", "ask_botox_side_effects", "ask_surgery", "ask_surgery_results",
-    "ask_surgery_risks", "ask_prevalence", "ask_prevention", "ask_similar_conditions",
-    "ask_hospital_stay", "ask_cost", "ask_travel", "book_consultation", "request_human",
-    "report_emergency", "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge",
-    "change_language", "out_of_scope",
+    "ask_what_is_hfs",
+    "ask_causes",
+    "ask_symptoms",
+    "ask_diagnosis",
+    "ask_treatment_options",
+    "ask_medication",
+    "ask_botox",
+    "ask_botox_side_effects",
+    "ask_surgery",
+    "ask_surgery_results",
+    "ask_surgery_risks",
+    "ask_prevalence",
+    "ask_prevention",
+    "ask_similar_conditions",
+    "ask_hospital_stay",
+    "ask_cost",
+    "ask_travel",
+    "book_consultation",
+    "request_human",
+    "report_emergency",
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "change_language",
+    "out_of_scope",
 }
 
 
@@ -31,7 +53,11 @@ def numbers_in(text: str) -> set[int]:
 
 
 def source_numbers() -> set[int]:
-    words = {ENGLISH_NUMBER_WORDS[w] for w in re.findall(r"[a-z]+", SOURCE.lower()) if w in ENGLISH_NUMBER_WORDS}
+    words = {
+        ENGLISH_NUMBER_WORDS[w]
+        for w in re.findall(r"[a-z]+", SOURCE.lower())
+        if w in ENGLISH_NUMBER_WORDS
+    }
     return numbers_in(SOURCE) | words
 
 
@@ -84,4 +110,6 @@ def test_every_factual_response_names_its_source_section(file_name: str) -> None
     for index, line in enumerate(lines):
         if re.match(r"^  utter_\w+:$", line):
             comment = lines[index - 1].strip()
-            assert comment.startswith("# ") and ("source" in comment or "placeholder" in comment), line
+            assert comment.startswith("# ") and (
+                "source" in comment or "placeholder" in comment
+            ), line

@@ -17,7 +17,9 @@ QUESTIONS = [
 ]
 
 
-@pytest.mark.parametrize(("language", "question", "response"), QUESTIONS, ids=[q[0] for q in QUESTIONS])
+@pytest.mark.parametrize(
+    ("language", "question", "response"), QUESTIONS, ids=[q[0] for q in QUESTIONS]
+)
 def test_medical_question_is_answered_in_its_language_after_the_disclaimer(
     bot: RunningBot, language: str, question: str, response: str
 ) -> None:

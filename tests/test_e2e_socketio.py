@@ -35,7 +35,7 @@ class WidgetClient:
     async def _on_session_confirm(self, data: Any) -> None:
         self.confirmed.set()
 
-    async def __aenter__(self) -> "WidgetClient":
+    async def __aenter__(self) -> WidgetClient:
         await self.client.connect(self.url, transports=self.transports, socketio_path="/socket.io")
         await self.client.emit("session_request", {"session_id": self.session_id})
         await asyncio.wait_for(self.confirmed.wait(), timeout=10)
@@ -45,7 +45,9 @@ class WidgetClient:
         await self.client.disconnect()
 
     async def say(self, text: str, **extra: Any) -> list[dict[str, Any]]:
-        await self.client.emit("user_uttered", {"message": text, "session_id": self.session_id, **extra})
+        await self.client.emit(
+            "user_uttered", {"message": text, "session_id": self.session_id, **extra}
+        )
         first = await asyncio.wait_for(self.replies.get(), timeout=30)
         replies = [first]
         while True:

@@ -11,7 +11,9 @@ from tests.support.pipeline import component_config
 
 @pytest.fixture(scope="module")
 def detector() -> LanguageDetector:
-    return LanguageDetector(component_config("LanguageDetector", LanguageDetector.get_default_config()))
+    return LanguageDetector(
+        component_config("LanguageDetector", LanguageDetector.get_default_config())
+    )
 
 
 def language_entities(message: Message) -> list[str]:

@@ -17,7 +17,12 @@ def extractor() -> TermEntityExtractor:
     return TermEntityExtractor({"terms_dir": "data/terms"}, None, None, terms)  # type: ignore[arg-type]
 
 
-def parse(extractor: TermEntityExtractor, text: str, intent: str = "ask_botox", entities: list | None = None) -> Message:
+def parse(
+    extractor: TermEntityExtractor,
+    text: str,
+    intent: str = "ask_botox",
+    entities: list | None = None,
+) -> Message:
     message = Message(data={"text": text, "intent": {"name": intent}, "entities": entities or []})
     extractor.process([message])
     return message
@@ -40,7 +45,9 @@ def values(message: Message, entity: str) -> list[str]:
         ("la carbamazepine marche?", "medication"),
     ],
 )
-def test_procedures_are_found_and_normalised(extractor: TermEntityExtractor, text: str, procedure: str) -> None:
+def test_procedures_are_found_and_normalised(
+    extractor: TermEntityExtractor, text: str, procedure: str
+) -> None:
     assert values(parse(extractor, text), "procedure") == [procedure]
 
 
@@ -55,13 +62,20 @@ def test_language_name_switches_only_for_change_language(extractor: TermEntityEx
     detected = [{"entity": "language", "value": "en", "extractor": "LanguageDetector"}]
     asked = parse(extractor, "can you answer in Turkish please", "change_language", detected)
     assert values(asked, "language") == ["tr"]
-    mentioned = parse(extractor, "my mother speaks Turkish, is botox safe?", "ask_botox_side_effects", detected)
+    mentioned = parse(
+        extractor, "my mother speaks Turkish, is botox safe?", "ask_botox_side_effects", detected
+    )
     assert values(mentioned, "language") == ["en"]
 
 
-def test_change_request_without_a_named_language_drops_the_detected_one(extractor: TermEntityExtractor) -> None:
+def test_change_request_without_a_named_language_drops_the_detected_one(
+    extractor: TermEntityExtractor,
+) -> None:
     detected = [{"entity": "language", "value": "en", "extractor": "LanguageDetector"}]
-    assert values(parse(extractor, "another language please", "change_language", detected), "language") == []
+    assert (
+        values(parse(extractor, "another language please", "change_language", detected), "language")
+        == []
+    )
 
 
 def test_message_without_terms_is_left_alone(extractor: TermEntityExtractor) -> None:
@@ -73,7 +87,9 @@ def test_longest_term_wins(tmp_path: Path) -> None:
         "procedure:\n  microvascular_decompression: [decompression, microvascular decompression]\n"
     )
     found = TermMatcher(read_term_files([tmp_path / "xx.yml"])).find("microvascular decompression?")
-    assert [(e["text"], e["value"]) for e in found] == [("microvascular decompression", "microvascular_decompression")]
+    assert [(e["text"], e["value"]) for e in found] == [
+        ("microvascular decompression", "microvascular_decompression")
+    ]
 
 
 def test_broken_term_file_is_reported_with_its_path(tmp_path: Path) -> None:

@@ -11,7 +11,16 @@ from bot.languages import SUPPORTED_LANGUAGES
 from bot.nlu.term_extractor import TermMatcher, read_term_files
 from tests.support.content import ROOT, annotations, domain_intents, nlu_examples, plain_text
 
-SMALL_TALK = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "change_language", "out_of_scope"}
+SMALL_TALK = {
+    "greet",
+    "goodbye",
+    "thank",
+    "affirm",
+    "deny",
+    "bot_challenge",
+    "change_language",
+    "out_of_scope",
+}
 PROCEDURES = {"botox", "microvascular_decompression", "medication"}
 
 
@@ -60,7 +69,9 @@ def test_held_out_split_covers_every_intent(language: str) -> None:
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
 def test_held_out_examples_never_appear_in_training(language: str) -> None:
     trained = {normalised(e) for examples in training(language).values() for e in examples}
-    leaked = [e for examples in held_out(language).values() for e in examples if normalised(e) in trained]
+    leaked = [
+        e for examples in held_out(language).values() for e in examples if normalised(e) in trained
+    ]
     assert not leaked, leaked
 
 
@@ -79,11 +90,15 @@ def matcher() -> TermMatcher:
 
 
 def _annotated_files() -> list[Path]:
-    return sorted((ROOT / "data" / "nlu").glob("*.yml")) + sorted((ROOT / "tests" / "nlu").glob("*.yml"))
+    return sorted((ROOT / "data" / "nlu").glob("*.yml")) + sorted(
+        (ROOT / "tests" / "nlu").glob("*.yml")
+    )
 
 
 @pytest.mark.parametrize("path", _annotated_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_annotated_procedure_is_found_by_the_term_lists(path: Path, matcher: TermMatcher) -> None:
+def test_every_annotated_procedure_is_found_by_the_term_lists(
+    path: Path, matcher: TermMatcher
+) -> None:
     missed = []
     for examples in nlu_examples(path).values():
         for example in examples:

@@ -10,7 +10,7 @@ the comparison with DIET.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
 import joblib
 import numpy as np
@@ -51,7 +51,7 @@ def document_of(message: Message) -> str:
     return f"{message.get(TEXT) or ''}{WORDS_SEPARATOR}{words}"
 
 
-def build_pipeline(config: Dict[Text, Any], folds: int) -> Pipeline:
+def build_pipeline(config: Dict[str, Any], folds: int) -> Pipeline:
     features = FeatureUnion(
         [
             (
@@ -79,16 +79,14 @@ def build_pipeline(config: Dict[Text, Any], folds: int) -> Pipeline:
     return Pipeline([("features", features), ("classifier", classifier)])
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def required_components(cls) -> List[type]:
         return [Tokenizer]
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {
             "char_min_ngram": 1,
             "char_max_ngram": 5,
@@ -100,7 +98,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         pipeline: Optional[Pipeline] = None,
@@ -113,22 +111,22 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         return cls(config, model_storage, resource)
 
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "LinearIntentClassifier":
+    ) -> LinearIntentClassifier:
         with model_storage.read_from(resource) as directory:
             pipeline = joblib.load(directory / MODEL_FILE)  # our own trained model file
         return cls(config, model_storage, resource, pipeline)
@@ -150,7 +148,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         documents = [document_of(m) for m in messages]
         probabilities = self._pipeline.predict_proba(documents)
         classes = self._pipeline.classes_
-        for message, row in zip(messages, probabilities):
+        for message, row in zip(messages, probabilities, strict=False):
             order = np.argsort(row)[::-1][: int(self._config["ranking_length"])]
             ranking = [
                 {INTENT_NAME_KEY: str(classes[i]), "confidence": float(row[i])} for i in order

@@ -14,9 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional
 
-from lingua import Language, LanguageDetector as LinguaDetector, LanguageDetectorBuilder
+from lingua import Language, LanguageDetectorBuilder
+from lingua import LanguageDetector as LinguaDetector
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -62,9 +63,7 @@ def lingua_detector() -> LinguaDetector:
     """Builds the lingua detector once per process, with all six models loaded now."""
     languages = [_LINGUA_BY_CODE[code] for code in SUPPORTED_LANGUAGES]
     return (
-        LanguageDetectorBuilder.from_languages(*languages)
-        .with_preloaded_language_models()
-        .build()
+        LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
     )
 
 
@@ -101,7 +100,7 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
     """Sets `detected_language` on every message and a `language` entity when sure."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {
             "neutral_words": ["ok", "okay", "okey", "oki", "k", "kk", "botox", "mri", "mvd", "hfs"],
             "short_text_words": 3,
@@ -110,7 +109,7 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
             "default_language": "en",
         }
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: Dict[str, Any]) -> None:
         self._neutral_words = frozenset(fold(w) for w in config["neutral_words"])
         self._short_text_words = int(config["short_text_words"])
         self._short_text_threshold = float(config["short_text_threshold"])
@@ -121,11 +120,11 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "LanguageDetector":
+    ) -> LanguageDetector:
         return cls(config)
 
     def detect(self, text: str) -> Detection:
@@ -170,7 +169,7 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
         message.set(ENTITIES, entities + self.add_extractor_name([entity]), add_to_output=True)
 
 
-def _metadata_hint(metadata: Optional[Dict[Text, Any]]) -> Optional[str]:
+def _metadata_hint(metadata: Optional[Dict[str, Any]]) -> Optional[str]:
     if not isinstance(metadata, dict):
         return None
     return normalise_language(metadata.get("language"))

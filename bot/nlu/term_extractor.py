@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Text
+from typing import Any, Dict, Iterable, List, Optional
 
 import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -70,7 +70,7 @@ class TermMatcher:
 
     def __init__(self, terms: list[Term]) -> None:
         self._nlp = blank_pipeline("xx")
-        self._matcher = PhraseMatcher(self._nlp.vocab)
+        self._matcher = PhraseMatcher(self._nlp.vocab, attr="ORTH")
         self._labels: dict[str, tuple[str, str]] = {}
         for index, term in enumerate(_unique(terms)):
             key = f"t{index}"
@@ -80,7 +80,9 @@ class TermMatcher:
     def find(self, text: str) -> list[dict[str, Any]]:
         doc = self._nlp.make_doc(_match_form(text))
         matches = self._matcher(doc)
-        labels = {(start, end): self._labels[self._nlp.vocab.strings[key]] for key, start, end in matches}
+        labels = {
+            (start, end): self._labels[self._nlp.vocab.strings[key]] for key, start, end in matches
+        }
         found = []
         for span in filter_spans([doc[start:end] for _, start, end in matches]):
             entity, value = labels[(span.start, span.end)]
@@ -109,19 +111,17 @@ def _unique(terms: list[Term]) -> list[Term]:
     return list(seen.values())
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=True)
 class TermEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Adds `procedure` entities, and the target `language` of a change_language request."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> Dict[str, Any]:
         return {"terms_dir": "data/terms"}
 
     def __init__(
         self,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         terms: Optional[list[Term]] = None,
@@ -134,22 +134,22 @@ class TermEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "TermEntityExtractor":
+    ) -> TermEntityExtractor:
         return cls(config, model_storage, resource)
 
     @classmethod
     def load(
         cls,
-        config: Dict[Text, Any],
+        config: Dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
         **kwargs: Any,
-    ) -> "TermEntityExtractor":
+    ) -> TermEntityExtractor:
         with model_storage.read_from(resource) as directory:
             raw = json.loads((directory / TERMS_FILE).read_text(encoding="utf-8"))
         return cls(config, model_storage, resource, [Term(**item) for item in raw])

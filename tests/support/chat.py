@@ -35,6 +35,8 @@ class RestChat:
         response.raise_for_status()
         return list(response.json())
 
-    def answers(self, message: str, metadata: dict[str, Any] | None = None) -> list[tuple[str, str] | None]:
+    def answers(
+        self, message: str, metadata: dict[str, Any] | None = None
+    ) -> list[tuple[str, str] | None]:
         """The (response, language) of each bot message sent in reply."""
         return [which_response(m.get("text", "")) for m in self.send(message, metadata)]

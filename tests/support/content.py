@@ -52,7 +52,9 @@ def domain_intents() -> list[str]:
     intents: list[str] = []
     for path in sorted(DOMAIN_DIR.glob("*.yml")):
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        intents += [i if isinstance(i, str) else next(iter(i)) for i in content.get("intents") or []]
+        intents += [
+            i if isinstance(i, str) else next(iter(i)) for i in content.get("intents") or []
+        ]
     return intents
 
 

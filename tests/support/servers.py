@@ -9,11 +9,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterator, Sequence
-
-from contextlib import contextmanager
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "models" / "hfs.tar.gz"
@@ -43,7 +42,9 @@ def wait_for(url: str, process: subprocess.Popen[bytes], log: Path, timeout: flo
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{url} exited with {process.returncode}:\n{log.read_text()[-4000:]}")
+            raise RuntimeError(
+                f"{url} exited with {process.returncode}:\n{log.read_text()[-4000:]}"
+            )
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -64,8 +65,10 @@ class RunningBot:
         return (self.workdir / f"{name}.log").read_text(errors="replace")
 
 
-def _start(command: Sequence[str], log_path: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
-    log = open(log_path, "wb")
+def _start(
+    command: Sequence[str], log_path: Path, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    log = open(log_path, "wb")  # noqa: SIM115 - closed when the server stops
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     return process, log
 
@@ -105,14 +108,25 @@ def running_bot(
     )
     rasa, rasa_log = _start(
         [
-            sys.executable, "-m", "rasa", "run",
-            "--model", str(MODEL),
-            "--endpoints", str(workdir / "endpoints.yml"),
-            "--credentials", str(workdir / "credentials.yml"),
-            "--port", str(rasa_port),
-            "--interface", "127.0.0.1",
-            "--enable-api", "--auth-token", auth_token,
-            "--cors", "*",
+            sys.executable,
+            "-m",
+            "rasa",
+            "run",
+            "--model",
+            str(MODEL),
+            "--endpoints",
+            str(workdir / "endpoints.yml"),
+            "--credentials",
+            str(workdir / "credentials.yml"),
+            "--port",
+            str(rasa_port),
+            "--interface",
+            "127.0.0.1",
+            "--enable-api",
+            "--auth-token",
+            auth_token,
+            "--cors",
+            "*",
         ],
         workdir / "rasa.log",
         env,
