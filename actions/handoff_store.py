@@ -1,0 +1,246 @@
+"""The handoff store: every booking and handoff request becomes a ticket, written first.
+
+SQLAlchemy, SQLite file by default (`handoff.db`), PostgreSQL when `HANDOFF_DB_URL` is set.
+Delivery to the clinic's coordinator webhook happens afterwards (actions/delivery.py); a
+ticket stays `new` until a delivery succeeds, so nothing is lost when the webhook is down.
+Several workers may deliver at once: a ticket is *claimed* with one atomic UPDATE.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator, Optional
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import declarative_base, sessionmaker
+
+DEFAULT_DB_URL = "sqlite:///handoff.db"
+STATUSES = ("new", "delivered", "taken", "closed")
+KINDS = ("booking", "handoff", "emergency")
+_REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class TicketRow(Base):  # type: ignore[misc, valid-type]
+    __tablename__ = "handoff_tickets"
+
+    id = Column(String(36), primary_key=True)
+    reference = Column(String(16), unique=True, nullable=False)
+    kind = Column(String(16), nullable=False)
+    channel = Column(String(32), nullable=False)
+    sender_id = Column(String(255), nullable=False, index=True)
+    language = Column(String(8), nullable=False)
+    form_data = Column(JSON, nullable=False, default=dict)
+    consent_at = Column(DateTime, nullable=True)
+    transcript_summary = Column(Text, nullable=False, default="")
+    status = Column(String(16), nullable=False, default="new", index=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow)
+    delivery_attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    claimed_until = Column(DateTime, nullable=True)
+    delivered_at = Column(DateTime, nullable=True)
+    last_error = Column(String(255), nullable=True)
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    kind: str
+    channel: str
+    sender_id: str
+    language: str
+    form_data: dict[str, Any] = field(default_factory=dict)
+    consent_at: Optional[datetime] = None
+    transcript_summary: str = ""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    reference: str
+    kind: str
+    channel: str
+    sender_id: str
+    language: str
+    form_data: dict[str, Any]
+    consent_at: Optional[datetime]
+    transcript_summary: str
+    status: str
+    created_at: datetime
+    delivery_attempts: int
+    delivered_at: Optional[datetime]
+
+    def as_payload(self) -> dict[str, Any]:
+        """The JSON body sent to the coordinator webhook."""
+        return {
+            "ticket_id": self.id,
+            "reference": self.reference,
+            "kind": self.kind,
+            "channel": self.channel,
+            "sender_id": self.sender_id,
+            "language": self.language,
+            "form_data": self.form_data,
+            "consent_at": _iso(self.consent_at),
+            "transcript_summary": self.transcript_summary,
+            "created_at": _iso(self.created_at),
+        }
+
+
+def _iso(value: Optional[datetime]) -> Optional[str]:
+    return value.replace(tzinfo=timezone.utc).isoformat() if value else None
+
+
+def _ticket(row: TicketRow) -> Ticket:
+    return Ticket(
+        id=row.id,
+        reference=row.reference,
+        kind=row.kind,
+        channel=row.channel,
+        sender_id=row.sender_id,
+        language=row.language,
+        form_data=dict(row.form_data or {}),
+        consent_at=row.consent_at,
+        transcript_summary=row.transcript_summary or "",
+        status=row.status,
+        created_at=row.created_at,
+        delivery_attempts=row.delivery_attempts,
+        delivered_at=row.delivered_at,
+    )
+
+
+def new_reference() -> str:
+    return "HFS-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+
+
+class HandoffStore:
+    def __init__(self, url: str) -> None:
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
+
+    @classmethod
+    def from_environment(cls) -> "HandoffStore":
+        return cls(os.environ.get("HANDOFF_DB_URL") or DEFAULT_DB_URL)
+
+    def create(self, new: NewTicket) -> Ticket:
+        if new.kind not in KINDS:
+            raise ValueError(f"unknown ticket kind {new.kind!r}")
+        now = utcnow()
+        row = TicketRow(
+            id=str(uuid.uuid4()),
+            reference=new_reference(),
+            kind=new.kind,
+            channel=new.channel,
+            sender_id=new.sender_id,
+            language=new.language,
+            form_data=new.form_data,
+            consent_at=new.consent_at,
+            transcript_summary=new.transcript_summary,
+            status="new",
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=now,
+        )
+        with self._sessions.begin() as session:
+            session.add(row)
+        return _ticket(row)
+
+    def get(self, ticket_id: str) -> Optional[Ticket]:
+        with self._sessions() as session:
+            row = session.get(TicketRow, ticket_id)
+            return _ticket(row) if row else None
+
+    def list(self, status: Optional[str] = None, limit: int = 200) -> list[Ticket]:
+        query = select(TicketRow).order_by(TicketRow.created_at.desc()).limit(limit)
+        if status:
+            query = query.where(TicketRow.status == status)
+        with self._sessions() as session:
+            return [_ticket(row) for row in session.scalars(query)]
+
+    def set_status(self, ticket_id: str, status: str) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        with self._sessions.begin() as session:
+            session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id)
+                .values(status=status, updated_at=utcnow())
+            )
+
+    def claim_due(self, lease: timedelta, limit: int = 20) -> Iterator[Ticket]:
+        """Yields undelivered tickets that are due, each claimed for `lease` by this worker."""
+        now = utcnow()
+        query = (
+            select(TicketRow.id)
+            .where(TicketRow.status == "new", TicketRow.next_attempt_at <= now)
+            .order_by(TicketRow.next_attempt_at)
+            .limit(limit)
+        )
+        with self._sessions() as session:
+            candidates = list(session.scalars(query))
+        for ticket_id in candidates:
+            with self._sessions.begin() as session:
+                claimed = session.execute(
+                    update(TicketRow)
+                    .where(
+                        TicketRow.id == ticket_id,
+                        TicketRow.status == "new",
+                        (TicketRow.claimed_until.is_(None)) | (TicketRow.claimed_until < now),
+                    )
+                    .values(claimed_until=now + lease)
+                ).rowcount
+            if claimed == 1:
+                ticket = self.get(ticket_id)
+                if ticket is not None:
+                    yield ticket
+
+    def mark_delivered(self, ticket_id: str) -> None:
+        now = utcnow()
+        with self._sessions.begin() as session:
+            session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id, TicketRow.status == "new")
+                .values(
+                    status="delivered",
+                    delivered_at=now,
+                    updated_at=now,
+                    claimed_until=None,
+                    last_error=None,
+                    delivery_attempts=TicketRow.delivery_attempts + 1,
+                )
+            )
+
+    def mark_failed(self, ticket_id: str, error: str, retry_in: timedelta) -> None:
+        now = utcnow()
+        with self._sessions.begin() as session:
+            session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id)
+                .values(
+                    next_attempt_at=now + retry_in,
+                    claimed_until=None,
+                    last_error=error[:255],
+                    updated_at=now,
+                    delivery_attempts=TicketRow.delivery_attempts + 1,
+                )
+            )
