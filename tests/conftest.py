@@ -7,6 +7,7 @@ from typing import Iterator
 
 import pytest
 
+from tests.support.databases import postgres_schema_url
 from tests.support.servers import RunningBot, running_bot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,3 +26,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     """The real action server and Rasa server, on free loopback ports."""
     with running_bot(tmp_path_factory.mktemp("bot"), DEFAULT_CREDENTIALS) as running:
         yield running
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The same test against a SQLite file and a fresh schema in the real PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'handoff.db'}"
+    else:
+        yield from postgres_schema_url()

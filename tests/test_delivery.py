@@ -11,7 +11,6 @@ import requests
 
 from actions.delivery import WebhookConfig, deliver_due, signature
 from actions.handoff_store import HandoffStore, NewTicket
-from tests.support.databases import database_url  # noqa: F401 - fixture
 from tests.support.fake_webhook import running_fake_webhook
 from tests.support.servers import ROOT, test_environment
 
@@ -67,7 +66,7 @@ def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "actions.delivery"],
         cwd=ROOT,
         env=env,
-        stdout=open(log, "ab"),  # noqa: SIM115
+        stdout=open(log, "ab"),
         stderr=subprocess.STDOUT,
     )
 

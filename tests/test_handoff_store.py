@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from actions.handoff_store import HandoffStore, NewTicket, utcnow
-from tests.support.databases import database_url  # noqa: F401 - fixture
 
 
 def booking(sender: str = "patient-1") -> NewTicket:
