@@ -42,7 +42,7 @@ class WebhookConfig:
     max_backoff: float = 600.0
 
     @classmethod
-    def from_environment(cls) -> Optional["WebhookConfig"]:
+    def from_environment(cls) -> Optional[WebhookConfig]:
         url = os.environ.get("COORDINATOR_WEBHOOK_URL", "").strip()
         if not url:
             return None

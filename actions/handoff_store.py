@@ -139,7 +139,7 @@ class HandoffStore:
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
 
     @classmethod
-    def from_environment(cls) -> "HandoffStore":
+    def from_environment(cls) -> HandoffStore:
         return cls(os.environ.get("HANDOFF_DB_URL") or DEFAULT_DB_URL)
 
     def create(self, new: NewTicket) -> Ticket:

@@ -24,7 +24,9 @@ socketio:
 @pytest.fixture(scope="session")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     """The real action server and Rasa server, on free loopback ports."""
-    with running_bot(tmp_path_factory.mktemp("bot"), DEFAULT_CREDENTIALS) as running:
+    workdir = tmp_path_factory.mktemp("bot")
+    env = {"HANDOFF_DB_URL": f"sqlite:///{workdir / 'handoff.db'}"}
+    with running_bot(workdir, DEFAULT_CREDENTIALS, env_extra=env) as running:
         yield running
 
 

@@ -1,0 +1,134 @@
+"""Handoff to a human coordinator: a ticket in the handoff store, then a clear next step.
+
+The ticket is written first (actions/handoff_store.py); the delivery worker
+(actions/delivery.py) sends it to the clinic's webhook. Logs name tickets by reference
+only, never by the patient's name, number or messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
+
+from actions.handoff_store import HandoffStore, NewTicket, Ticket
+from bot.languages import DEFAULT_LANGUAGE
+
+logger = logging.getLogger(__name__)
+CONFIG_FILE = Path(__file__).parent / "handoff_config.yml"
+
+
+@dataclass(frozen=True)
+class HandoffConfig:
+    coordinator_response_hours: int
+    transcript_messages: int
+
+
+@lru_cache(maxsize=1)
+def handoff_config(path: Path = CONFIG_FILE) -> HandoffConfig:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        return HandoffConfig(
+            coordinator_response_hours=int(raw["coordinator_response_hours"]),
+            transcript_messages=int(raw["transcript_messages"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}: invalid handoff configuration ({error})") from error
+
+
+@lru_cache(maxsize=1)
+def handoff_store() -> HandoffStore:
+    return HandoffStore.from_environment()
+
+
+def transcript_summary(tracker: Tracker, limit: int) -> str:
+    """The latest messages of the conversation, oldest first: 'patient: …' / 'bot: …'."""
+    lines = []
+    for event in tracker.events:
+        text = (event.get("text") or "").strip()
+        if event.get("event") == "user" and text:
+            lines.append(f"patient: {text}")
+        elif event.get("event") == "bot" and text:
+            lines.append(f"bot: {text}")
+    return "\n".join(lines[-limit:])
+
+
+def ticket_basics(tracker: Tracker, kind: str) -> Dict[str, Any]:
+    return {
+        "kind": kind,
+        "channel": tracker.get_latest_input_channel() or "unknown",
+        "sender_id": tracker.sender_id,
+        "language": tracker.get_slot("language") or DEFAULT_LANGUAGE,
+    }
+
+
+def create_ticket(new: NewTicket) -> Optional[Ticket]:
+    try:
+        ticket = handoff_store().create(new)
+    except SQLAlchemyError:
+        logger.exception("could not store a %s ticket", new.kind)
+        return None
+    logger.info("%s ticket %s created", new.kind, ticket.reference)
+    return ticket
+
+
+class ActionHandoff(Action):
+    """The patient agreed to pass the conversation to a coordinator."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        config = handoff_config()
+        ticket = create_ticket(
+            NewTicket(
+                **ticket_basics(tracker, "handoff"),
+                transcript_summary=transcript_summary(tracker, config.transcript_messages),
+            )
+        )
+        if ticket is None:
+            dispatcher.utter_message(response="utter_handoff_failed")
+            return []
+        dispatcher.utter_message(
+            response="utter_handoff_created",
+            reference=ticket.reference,
+            hours=config.coordinator_response_hours,
+        )
+        return [SlotSet("handoff_ticket_id", ticket.id)]
+
+
+class ActionEmergencyTicket(Action):
+    """After the emergency instruction: let the coordinators know too (never instead)."""
+
+    def name(self) -> str:
+        return "action_emergency_ticket"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
+    ) -> List[EventType]:
+        config = handoff_config()
+        ticket = create_ticket(
+            NewTicket(
+                **ticket_basics(tracker, "emergency"),
+                transcript_summary=transcript_summary(tracker, config.transcript_messages),
+            )
+        )
+        if ticket is None:
+            return []
+        dispatcher.utter_message(
+            response="utter_emergency_ticket_created", reference=ticket.reference
+        )
+        return [SlotSet("handoff_ticket_id", ticket.id)]
+
+
+handoff_config()  # a broken configuration stops the action server at start-up
