@@ -43,7 +43,7 @@ eval: $(BIN)/.installed  ## compare NLU pipelines on the held-out split (tests/n
 	$(BIN)/python -m bot.evaluation
 
 validate: $(BIN)/.installed  ## rasa data validate, failing on warnings too
-	$(BIN)/rasa data validate --config config.yml --domain domain --data data --fail-on-warnings
+	$(BIN)/python -m bot.validate
 
 lint: $(BIN)/.installed  ## ruff and mypy
 	$(BIN)/ruff check bot actions tests bench

@@ -77,7 +77,8 @@ INTERRUPTING_INTENTS = frozenset(
     }
 )
 ALWAYS_INTERRUPTING = frozenset({"request_human", "report_emergency"})
-INTERRUPTION_CONFIDENCE = 0.6
+INTERRUPTION_CONFIDENCE = 0.6  # calibrated probability over 28 intents
+QUESTION_CONFIDENCE = 0.3  # a message ending in "?" needs less to count as a question
 LANGUAGE_NAMES = {
     "en": "English",
     "ar": "العربية",
@@ -106,11 +107,14 @@ def is_interruption(tracker: Tracker) -> bool:
         return True
     if name == "deny" and confidence >= INTERRUPTION_CONFIDENCE:
         return True  # "stop", "iptal", "отмена": the cancel rule takes over
+    if name not in INTERRUPTING_INTENTS:
+        return False
     text = (tracker.latest_message.get("text") or "").strip()
-    asking = text.endswith(("?", "؟"))
-    if tracker.get_slot("requested_slot") == "symptoms" and not asking:
+    if text.endswith(("?", "؟")):
+        return confidence >= QUESTION_CONFIDENCE
+    if tracker.get_slot("requested_slot") == "symptoms":
         return False  # describing symptoms is the answer, even if it sounds like a topic
-    return name in INTERRUPTING_INTENTS and confidence >= INTERRUPTION_CONFIDENCE
+    return confidence >= INTERRUPTION_CONFIDENCE
 
 
 def answer_text(tracker: Tracker, slot: str) -> Optional[str]:
@@ -161,7 +165,7 @@ class ValidateBookingForm(FormValidationAction):
         response: str,
         dispatcher: CollectingDispatcher,
         tracker: Tracker,
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         if value is None:  # cleared on purpose ("change my contact"): just ask again
             return {slot: None}
         attempts = (tracker.get_slot("booking_invalid_attempts") or 0) + 1
@@ -170,7 +174,7 @@ class ValidateBookingForm(FormValidationAction):
         return {slot: None, "booking_invalid_attempts": attempts}
 
     @staticmethod
-    def _valid(slot: str, value: Any) -> Dict[Text, Any]:
+    def _valid(slot: str, value: Any) -> Dict[str, Any]:
         # a valid answer also ends a "change something" detour: the summary comes next
         return {slot: value, "booking_invalid_attempts": 0, "booking_changing": False}
 

@@ -10,10 +10,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
+from pathlib import Path
 from typing import Optional
 
 import dateparser
 import phonenumbers
+import yaml
 from babel import Locale
 from dateparser.search import search_dates
 from email_validator import EmailNotValidError, validate_email
@@ -22,6 +24,7 @@ from bot.languages import SUPPORTED_LANGUAGES
 from bot.nlu.text import fold
 
 MAX_TEXT_LENGTH = 1000
+COUNTRY_ALIASES_FILE = Path(__file__).parent / "data" / "country_aliases.yml"
 _DATE_SETTINGS = {"PREFER_DATES_FROM": "future", "PREFER_DAY_OF_MONTH": "first"}
 
 
@@ -50,7 +53,9 @@ def _country_names() -> list[tuple[str, str]]:
         for region, name in Locale(language).territories.items():
             if len(region) == 2 and region.isalpha():
                 names.setdefault(fold(name), region)
-    names.update({"turkey": "TR", "turkiye": "TR", "usa": "US", "uk": "GB", "england": "GB"})
+    aliases = yaml.safe_load(COUNTRY_ALIASES_FILE.read_text(encoding="utf-8")) or {}
+    for region, words in aliases.items():
+        names.update({fold(word): str(region) for word in words})
     return sorted(names.items(), key=lambda item: -len(item[0]))
 
 

@@ -12,7 +12,11 @@ QUESTIONS = [
     ("ar", "ما هو التشنج النصفي للوجه؟", "utter_what_is_hfs"),
     ("tr", "Botoks tedavisi nasil yapiliyor, ne kadar etkili?", "utter_botox"),
     ("ru", "Какие риски у операции микроваскулярной декомпрессии?", "utter_surgery_risks"),
-    ("de", "Wie lange muss ich nach der Operation im Krankenhaus bleiben?", "utter_hospital_stay"),
+    (
+        "de",
+        "Wie lange muss ich nach der Operation im Krankenhaus bleiben?",
+        "fact:microvascular_decompression.hospital_stay",
+    ),
     ("fr", "Quels sont les symptômes du spasme hémifacial ?", "utter_symptoms"),
 ]
 

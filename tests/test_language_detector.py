@@ -73,3 +73,10 @@ def test_unsupported_hint_is_ignored(detector: LanguageDetector) -> None:
 
 def test_best_guess_is_set_even_when_not_confident(detector: LanguageDetector) -> None:
     assert run(detector, "ok").get(DETECTED_LANGUAGE) in {"en", "ar", "tr", "ru", "de", "fr"}
+
+
+@pytest.mark.parametrize(
+    "text", ["mohamed.ali@example.com", "https://example.com/page", "www.klinik.de"]
+)
+def test_addresses_carry_no_language(detector: LanguageDetector, text: str) -> None:
+    assert language_entities(run(detector, text)) == []

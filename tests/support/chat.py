@@ -2,24 +2,49 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import requests
 
+from actions.procedures import procedures
 from tests.support.content import domain_responses
 
 _RESPONSES = domain_responses()
 
 
+@cache
+def _pattern(template: str) -> re.Pattern[str]:
+    """A response template as a regex: "{reference}" matches any filled-in value."""
+    parts = re.split(r"(\{\w+\})", template.strip())
+    return re.compile(
+        "".join(".+?" if re.fullmatch(r"\{\w+\}", p) else re.escape(p) for p in parts), re.S
+    )
+
+
+def _fact_texts() -> dict[str, tuple[str, str]]:
+    """Procedure facts (actions/data/procedures.yml) by text: ("fact:<procedure>.<fact>", lang)."""
+    texts = {}
+    for key, procedure in procedures().items():
+        for fact_name, fact in procedure.facts.items():
+            for language, fact_text in fact.text.items():
+                texts[fact_text] = (f"fact:{key}.{fact_name}", language)
+    return texts
+
+
+_FACTS = _fact_texts()
+
+
 def which_response(text: str) -> tuple[str, str] | None:
-    """(response name, language) of a bot message, by exact text; None if unknown."""
+    """(response name, language) of a bot message, by its text; None if unknown."""
     for name, variations in _RESPONSES.items():
         for variation in variations:
-            if variation.text.strip() == text.strip():
+            if _pattern(variation.text).fullmatch(text.strip()):
                 return name, variation.language
-    return None
+    return _FACTS.get(text.strip())
 
 
 @dataclass

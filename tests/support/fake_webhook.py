@@ -11,10 +11,10 @@ import hmac
 import json
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
-from contextlib import contextmanager
 
 
 @dataclass
@@ -59,7 +59,7 @@ def running_fake_webhook(**options: Any) -> Iterator[FakeWebhook]:
     fake = FakeWebhook(**options)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status = fake.handle(raw, {k.lower(): v for k, v in self.headers.items()})
             try:
