@@ -47,6 +47,8 @@ _SCRIPT_LANGUAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[\u0400-\u04FF]"), "ru"),
 )
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+# E-mail addresses and links say nothing about the language a patient writes in.
+_ADDRESS = re.compile(r"\S+@\S+|\S+://\S+|www\.\S+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def detect_language(
     default_language: str,
 ) -> Detection:
     """Guesses the language of `text`; neutral words ("ok", "botox") carry no signal."""
-    words = [w for w in _WORD.findall(text) if fold(w) not in neutral_words]
+    words = [w for w in _WORD.findall(_ADDRESS.sub(" ", text)) if fold(w) not in neutral_words]
     if not words:
         return Detection(default_language, 0.0, False)
     meaningful = " ".join(words)
