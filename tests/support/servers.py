@@ -86,6 +86,7 @@ def running_bot(
     endpoints_extra: str = "",
     env_extra: dict[str, str] | None = None,
     auth_token: str = "test-token-please-change",
+    cors_origins: Sequence[str] = ("*",),
 ) -> Iterator[RunningBot]:
     """Action server + Rasa server (REST, socket.io, API with token) on free ports."""
     if not MODEL.exists():
@@ -112,7 +113,7 @@ def running_bot(
             "--port", str(rasa_port),
             "--interface", "127.0.0.1",
             "--enable-api", "--auth-token", auth_token,
-            "--cors", "*",
+            "--cors", *cors_origins,
         ],
         workdir / "rasa.log",
         env,

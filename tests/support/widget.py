@@ -1,0 +1,165 @@
+"""Real local servers for the widget's tests: a clinic's website and a cuttable network link.
+
+The clinic's pages are served from their own port, i.e. another origin than the bot, as a
+real clinic's website would be. `TcpProxy` stands between the browser and the bot so that
+a test can drop the network under a live socket.io connection and bring it back.
+"""
+
+from __future__ import annotations
+
+import html
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from contextlib import contextmanager
+
+from tests.support.servers import ROOT, free_port
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def clinic_page(script_src: str, title: str = "Demo clinic", **data: str) -> str:
+    """A mock clinic page that embeds the widget with one script tag and `data-` attributes."""
+    attributes = "".join(
+        f' data-{name.replace("_", "-")}="{html.escape(value)}"' for name, value in data.items()
+    )
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:serif;margin:0;padding:24px;background:#fbfaf7}"
+        "div{display:flex;color:red}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>Hemifacial spasm treatment for patients from abroad.</p>"
+        "<p><a href='/other'>Our doctors</a></p>"
+        f"<script src='{html.escape(script_src)}'{attributes}></script>"
+        "</body></html>"
+    )
+
+
+@dataclass
+class Site:
+    """A website on its own loopback port; `pages` maps a path to its HTML."""
+
+    origin: str
+    pages: dict[str, str] = field(default_factory=dict)
+
+
+def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            page = site.pages.get(self.path.split("?")[0])
+            body = (page or "not found").encode("utf-8")
+            self.send_response(200 if page is not None else 404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def running_site(pages: Mapping[str, str] | None = None) -> Iterator[Site]:
+    port = free_port()
+    site = Site(f"http://127.0.0.1:{port}", dict(pages or {}))
+    server = ThreadingHTTPServer(("127.0.0.1", port), _handler(site))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class TcpProxy:
+    """Forwards a loopback port to another; `cut()` drops every connection and refuses new
+    ones until `restore()`, as a lost network would."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._connections: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._cut = False
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self._cut:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._connections += [client, upstream]
+            threading.Thread(target=self._pipe, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                target.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        self._cut = True
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for sock in connections:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def restore(self) -> None:
+        self._cut = False
+
+    def close(self) -> None:
+        self._closed = True
+        self.cut()
+        self._listener.close()
+
+
+def artifact(name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS / name
