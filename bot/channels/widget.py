@@ -21,12 +21,12 @@ import logging
 import re
 import uuid
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Optional
 from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import InputChannel, UserMessage, decode_bearer_token
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
-from sanic import Sanic, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
@@ -101,28 +101,52 @@ class RecentMessages:
 
 
 def asset_response(request: Request, asset: Asset) -> HTTPResponse:
+    """One of the widget's files: gzipped when the browser accepts it, 304 when unchanged."""
+    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    etag = asset.etag[:-1] + '-gz"' if gzipped else asset.etag
     headers = {
-        "ETag": asset.etag,
+        "ETag": etag,
         "Cache-Control": "public, max-age=300",
+        "Vary": "Accept-Encoding",
         "X-Content-Type-Options": "nosniff",
         "Cross-Origin-Resource-Policy": "cross-origin",
     }
-    if request.headers.get("If-None-Match") == asset.etag:
+    if request.headers.get("If-None-Match") == etag:
         return HTTPResponse(status=304, headers=headers)
-    return HTTPResponse(asset.body, status=200, headers=headers, content_type=asset.content_type)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+    body = asset.gzipped if gzipped else asset.body
+    return HTTPResponse(body, headers=headers, content_type=asset.content_type)
 
 
 class WidgetBlueprint(SocketBlueprint):
     """Attaches socket.io (as Rasa does) and serves the widget's files under `/widget/`."""
 
-    def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
-        super().register(app, options)
+    def register(self, app: Sanic, options: Dict[str, Any]) -> None:
+        engineio = self.ctx.sio.eio
+
+        async def engineio_request(request: Request) -> Optional[HTTPResponse]:
+            return await engineio.handle_request(request)
+
+        # A websocket that ends returns no response; flagged, Sanic does not log it as an error.
+        engineio_request.is_websocket = True  # type: ignore[attr-defined]
+        path = "/" + self.ctx.socketio_path.strip("/") + "/"
+        app.add_route(
+            engineio_request, path, methods=["GET", "POST", "OPTIONS"], name="widget_socketio"
+        )
+        app.enable_websocket()
+        Blueprint.register(self, app, options)  # instead of SocketBlueprint's sio.attach(app)
         for name, asset in widget_assets().items():
             route_name = "widget_asset_" + re.sub(r"\W", "_", name)
-            app.add_route(self._asset_handler(asset), f"{WIDGET_ROUTE}/{name}", methods=["GET"], name=route_name)
+            app.add_route(
+                self._asset_handler(asset),
+                f"{WIDGET_ROUTE}/{name}",
+                methods=["GET"],
+                name=route_name,
+            )
 
     @staticmethod
-    def _asset_handler(asset: Asset) -> Callable[[Request], Awaitable[HTTPResponse]]:
+    def _asset_handler(asset: Asset) -> Callable[[Request], Coroutine[Any, Any, HTTPResponse]]:
         async def serve(request: Request) -> HTTPResponse:
             return asset_response(request, asset)
 
@@ -133,11 +157,11 @@ class WidgetSocketIOInput(SocketIOInput):
     """Rasa's socket.io input channel with origin checks, metadata and resend safety."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "socketio"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
         credentials = credentials or {}
         return cls(
             user_message_evt=credentials.get("user_message_evt", "user_uttered"),
@@ -153,14 +177,14 @@ class WidgetSocketIOInput(SocketIOInput):
 
     def __init__(
         self,
-        user_message_evt: Text = "user_uttered",
-        bot_message_evt: Text = "bot_uttered",
-        namespace: Optional[Text] = None,
+        user_message_evt: str = "user_uttered",
+        bot_message_evt: str = "bot_uttered",
+        namespace: Optional[str] = None,
         session_persistence: bool = False,
-        socketio_path: Optional[Text] = "/socket.io",
-        jwt_key: Optional[Text] = None,
-        jwt_method: Optional[Text] = "HS256",
-        metadata_key: Optional[Text] = "metadata",
+        socketio_path: Optional[str] = "/socket.io",
+        jwt_key: Optional[str] = None,
+        jwt_method: Optional[str] = "HS256",
+        metadata_key: Optional[str] = "metadata",
         allowed_origins: tuple[str, ...] = (ANY_ORIGIN,),
     ) -> None:
         super().__init__(
@@ -188,7 +212,7 @@ class WidgetSocketIOInput(SocketIOInput):
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        async def user_uttered(sid: Text, data: Any = None) -> Ack:
+        async def user_uttered(sid: str, data: Any = None) -> Ack:
             return await self._user_uttered(on_new_message, sid, data)
 
         blueprint.add_route(health, "/", methods=["GET"])
@@ -198,10 +222,16 @@ class WidgetSocketIOInput(SocketIOInput):
         sio.on(self.user_message_evt, user_uttered, namespace=self.namespace)
         return blueprint
 
-    async def _connect(self, sid: Text, environ: Dict[str, Any], auth: Optional[Dict] = None) -> bool:
+    async def _connect(
+        self, sid: str, environ: Dict[str, Any], auth: Optional[Dict] = None
+    ) -> bool:
         origin = environ.get("HTTP_ORIGIN")
-        if origin and not (origin_allowed(origin, self.allowed_origins) or same_origin(origin, environ)):
-            logger.warning("Refused a widget connection from origin %s (not in BOT_CORS_ORIGINS).", origin)
+        if origin and not (
+            origin_allowed(origin, self.allowed_origins) or same_origin(origin, environ)
+        ):
+            logger.warning(
+                "Refused a widget connection from origin %s (not in BOT_CORS_ORIGINS).", origin
+            )
             raise SocketConnectionRefused("origin not allowed")
         if self.jwt_key:
             token = auth.get("token") if isinstance(auth, dict) else None
@@ -210,10 +240,10 @@ class WidgetSocketIOInput(SocketIOInput):
         logger.debug("Widget %s connected.", sid)
         return True
 
-    async def _disconnect(self, sid: Text) -> None:
+    async def _disconnect(self, sid: str) -> None:
         logger.debug("Widget %s disconnected.", sid)
 
-    async def _session_request(self, sid: Text, data: Any = None) -> None:
+    async def _session_request(self, sid: str, data: Any = None) -> None:
         requested = data.get("session_id") if isinstance(data, dict) else None
         session_id = valid_session_id(requested) or uuid.uuid4().hex
         if self.session_persistence and self.sio is not None:
@@ -223,7 +253,7 @@ class WidgetSocketIOInput(SocketIOInput):
         if self.sio is not None:
             await self.sio.emit("session_confirm", session_id, room=sid)
 
-    async def _user_uttered(self, on_new_message: OnNewMessage, sid: Text, data: Any) -> Ack:
+    async def _user_uttered(self, on_new_message: OnNewMessage, sid: str, data: Any) -> Ack:
         if not isinstance(data, dict):
             logger.warning("Ignored a widget message that is not an object.")
             return {"status": "ignored"}
@@ -233,11 +263,9 @@ class WidgetSocketIOInput(SocketIOInput):
             logger.warning("Ignored a widget message without a valid session id or text.")
             return {"status": "ignored"}
         metadata = message_metadata(data, self.metadata_key or "metadata")
-        message_id = metadata.get(MESSAGE_ID_KEY)
-        if isinstance(message_id, str) and _MESSAGE_ID.fullmatch(message_id):
-            if not self.recent_messages.first_time(sender_id, message_id):
-                logger.info("Ignored a widget message that was resent after being processed.")
-                return {"status": "duplicate"}
+        if self._is_resent(sender_id, metadata):
+            logger.info("Ignored a widget message that was resent after being processed.")
+            return {"status": "duplicate"}
         output = SocketIOOutput(self.sio, self.bot_message_evt)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
         try:
@@ -247,3 +275,10 @@ class WidgetSocketIOInput(SocketIOInput):
             logger.debug("Processing a widget message failed.", exc_info=True)
             return {"status": "error"}
         return {"status": "ok"}
+
+    def _is_resent(self, sender_id: str, metadata: Dict[str, Any]) -> bool:
+        """Whether a message with this `metadata.message_id` was already received."""
+        message_id = metadata.get(MESSAGE_ID_KEY)
+        if not isinstance(message_id, str) or not _MESSAGE_ID.fullmatch(message_id):
+            return False  # third-party widgets send no id: every message counts
+        return not self.recent_messages.first_time(sender_id, message_id)

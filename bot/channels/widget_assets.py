@@ -8,6 +8,7 @@ socket.io client runs in its own scope so that it neither overwrites a clinic pa
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from dataclasses import dataclass
@@ -23,13 +24,15 @@ _SOURCE_MAP_COMMENT = "//# sourceMappingURL="
 @dataclass(frozen=True)
 class Asset:
     body: bytes
+    gzipped: bytes
     content_type: str
     etag: str
 
 
 def _asset(text: str, content_type: str) -> Asset:
     body = text.encode("utf-8")
-    return Asset(body, content_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    return Asset(body, gzip.compress(body, mtime=0), content_type, etag)
 
 
 def _read(name: str) -> str:
@@ -37,7 +40,9 @@ def _read(name: str) -> str:
 
 
 def _without_source_map(script: str) -> str:
-    return "\n".join(line for line in script.splitlines() if not line.startswith(_SOURCE_MAP_COMMENT))
+    return "\n".join(
+        line for line in script.splitlines() if not line.startswith(_SOURCE_MAP_COMMENT)
+    )
 
 
 def labels() -> dict[str, dict[str, str]]:

@@ -27,6 +27,7 @@ function startHfsWidget(io, script, css, LABELS) {
   const MAX_MESSAGE_LENGTH = 1000;
   const TYPING_TIMEOUT_MS = 60000;
   const LINK_PROTOCOLS = ["http:", "https:", "mailto:", "tel:"];
+  const LANGUAGE_PAYLOAD = /^\/change_language\{\s*"language"\s*:\s*"([a-z]{2})"\s*\}$/;
   const INLINE_MARKUP =
     /\[([^\]\n]{1,300})\]\(([^()\s]{1,2000})\)|\*\*([^*\n]{1,500})\*\*|(https?:\/\/[^\s<>"]*[^\s<>".,;:!?)\]'])/g;
 
@@ -222,7 +223,11 @@ function startHfsWidget(io, script, css, LABELS) {
         continue;
       }
       const button = el("button", { type: "button", class: "hfs-choice", dir: "auto" }, [choice.title]);
-      button.addEventListener("click", function () { send(choice.title, choice.payload); });
+      button.addEventListener("click", function () {
+        const picked = LANGUAGE_PAYLOAD.exec(choice.payload);
+        if (picked && supportedLanguage(picked[1])) pickLanguage(picked[1], false);
+        send(choice.title, choice.payload);
+      });
       group.append(button);
     }
     return group;
@@ -267,7 +272,7 @@ function startHfsWidget(io, script, css, LABELS) {
   const launcherBadge = el("span", { class: "hfs-badge", hidden: true, "aria-hidden": "true" });
   const launcher = el("button", {
     type: "button", class: "hfs-launcher", "aria-expanded": "false", "aria-controls": "hfs-panel",
-  }, [chatIcon(), launcherBadge]);
+  }, [chatIcon(), closeIcon(), launcherBadge]);
   const title = el("h2", { class: "hfs-title", id: "hfs-title" });
   const languageLabel = el("label", { class: "hfs-visually-hidden", for: "hfs-language" });
   const picker = el("select", { class: "hfs-language", id: "hfs-language" },
@@ -325,7 +330,15 @@ function startHfsWidget(io, script, css, LABELS) {
   }
 
   function chatIcon() {
-    return svg("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+    const icon = svg("M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+    icon.setAttribute("class", "hfs-icon-chat");
+    return icon;
+  }
+
+  function closeIcon() {
+    const icon = svg("M6 8.6 7.4 7.2 12 11.8l4.6-4.6L18 8.6l-6 6z");
+    icon.setAttribute("class", "hfs-icon-close");
+    return icon;
   }
 
   function sendIcon() {
@@ -525,12 +538,16 @@ function startHfsWidget(io, script, css, LABELS) {
     send(text);
   });
   humanButton.addEventListener("click", function () { send(label("human"), HUMAN_PAYLOAD); });
-  picker.addEventListener("change", function () {
-    language = supportedLanguage(picker.value) || "en";
-    state.pickedLanguage = language;
-    state.hint = language; // travels to the bot with the next message
+  function pickLanguage(code, hint) {
+    language = code;
+    state.pickedLanguage = code;
+    if (hint) state.hint = code; // travels to the bot with the next message
     saveState();
     applyLanguage();
+  }
+
+  picker.addEventListener("change", function () {
+    pickLanguage(supportedLanguage(picker.value) || "en", true);
   });
   window.addEventListener("storage", function (event) { // another tab of the same site
     if (event.key !== config.storageKey) return;

@@ -10,12 +10,11 @@ from __future__ import annotations
 import html
 import socket
 import threading
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator, Mapping
-
-from contextlib import contextmanager
 
 from tests.support.servers import ROOT, free_port
 
@@ -60,7 +59,7 @@ class Site:
 
 def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             page = site.pages.get(self.path.split("?")[0])
             body = (page or "not found").encode("utf-8")
             self.send_response(200 if page is not None else 404)
@@ -135,20 +134,16 @@ class TcpProxy:
             pass
         finally:
             for sock in (source, target):
-                try:
+                with suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def cut(self) -> None:
         self._cut = True
         with self._lock:
             connections, self._connections = self._connections, []
         for sock in connections:
-            try:
+            with suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def restore(self) -> None:

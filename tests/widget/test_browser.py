@@ -62,7 +62,7 @@ class WidgetPage:
         self.input.fill(text)
         self.input.press("Enter")
         self.wait_for_replies()
-        return self.bot_texts()[len(before):]
+        return self.bot_texts()[len(before) :]
 
     def bot_texts(self) -> list[str]:
         return self.page.locator(".hfs-messages .hfs-from-bot .hfs-text").all_inner_texts()
@@ -197,12 +197,18 @@ def test_bot_text_is_escaped_with_bold_links_images_and_buttons(
         {
             "event": "bot",
             "text": "Shall we book?",
-            "data": {"buttons": [{"title": "Book a consultation", "payload": "/book_consultation"}]},
+            "data": {
+                "buttons": [{"title": "Book a consultation", "payload": "/book_consultation"}]
+            },
         },
     ]
     response = requests.post(
         f"{widget_bot.url}/conversations/{session_id}/tracker/events",
-        params={"token": widget_bot.auth_token, "output_channel": "socketio", "execute_side_effects": "true"},
+        params={
+            "token": widget_bot.auth_token,
+            "output_channel": "socketio",
+            "execute_side_effects": "true",
+        },
         json=events,
         timeout=30,
     )
@@ -277,7 +283,9 @@ def test_widget_fills_a_phone_screen_without_horizontal_scrolling(
         assert box == {"x": 0, "y": 0, "width": PHONE["width"], "height": PHONE["height"]}
         expect(widget.page.locator(".hfs-root")).to_have_attribute("dir", "rtl")  # browser language
         widget.ask("ما هو التشنج النصفي للوجه؟")
-        overflow = widget.page.locator(".hfs-log").evaluate("log => log.scrollWidth - log.clientWidth")
+        overflow = widget.page.locator(".hfs-log").evaluate(
+            "log => log.scrollWidth - log.clientWidth"
+        )
         assert overflow == 0
         expect(widget.input).to_be_in_viewport()
         widget.screenshot("phone-ar")
@@ -339,16 +347,38 @@ def test_the_demo_page_served_by_the_bot_shows_the_widget(
     widget.screenshot("demo-page")
 
 
-def test_session_id_is_fresh_for_every_visitor(browser: Browser, clinic: Site, widget_bot: RunningBot) -> None:
+def test_session_id_is_fresh_for_every_visitor(
+    browser: Browser, clinic: Site, widget_bot: RunningBot
+) -> None:
     ids = set()
     for _ in range(2):
         context = browser.new_context(viewport=DESKTOP)
         try:
             widget = WidgetPage(context.new_page()).visit(clinic.origin + "/").open()
             widget.ask("hello")
-            ids.add(widget.page.evaluate(
-                "() => Object.entries(localStorage).map(([, v]) => JSON.parse(v).sessionId)[0]"
-            ))
+            ids.add(
+                widget.page.evaluate(
+                    "() => Object.entries(localStorage).map(([, v]) => JSON.parse(v).sessionId)[0]"
+                )
+            )
         finally:
             context.close()
     assert len(ids) == 2 and all(isinstance(i, str) and len(i) >= 16 for i in ids)
+
+
+def test_widget_leaves_the_clinic_page_s_own_scripts_alone(
+    widget: WidgetPage, clinic: Site, widget_bot: RunningBot
+) -> None:
+    """A page with its own `window.io` and an AMD loader keeps both; the widget still works."""
+    page_scripts = (
+        "<script>window.io = 'clinic'; window.define = function () { window.defined = true; };"
+        " window.define.amd = {};</script>"
+    )
+    html = clinic_page(f"{widget_bot.url}/widget/widget.js")
+    clinic.pages["/with-amd"] = html.replace("<body>", "<body>" + page_scripts)
+    widget.visit(clinic.origin + "/with-amd").open()
+    assert responses(widget.ask("hello")) == [("utter_greet", "en")]
+    assert widget.page.evaluate("() => [window.io, window.defined === undefined]") == [
+        "clinic",
+        True,
+    ]
