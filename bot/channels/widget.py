@@ -200,7 +200,7 @@ class WidgetSocketIOInput(SocketIOInput):
         self.allowed_origins = allowed_origins
         self.recent_messages = RecentMessages()
         if ANY_ORIGIN in allowed_origins:
-            logger.info("The widget accepts every origin: set BOT_CORS_ORIGINS in production.")
+            logger.warning("The widget accepts every origin: set BOT_CORS_ORIGINS in production.")
 
     def blueprint(self, on_new_message: OnNewMessage) -> SocketBlueprint:
         # CORS headers come from Rasa's `--cors` (one place, no duplicate headers);

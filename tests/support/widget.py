@@ -32,9 +32,11 @@ CHROMIUM_ARGS = [
 
 
 def clinic_page(script_src: str, title: str = "Demo clinic", **data: str) -> str:
-    """A mock clinic page that embeds the widget with one script tag and `data-` attributes."""
+    """A mock clinic page that embeds the widget with one script tag and `data-` attributes
+    (`primary_color="#123"` is `data-primary-color`; `title_` is the widget's `data-title`)."""
     attributes = "".join(
-        f' data-{name.replace("_", "-")}="{html.escape(value)}"' for name, value in data.items()
+        f' data-{name.rstrip("_").replace("_", "-")}="{html.escape(value)}"'
+        for name, value in data.items()
     )
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"

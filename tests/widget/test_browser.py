@@ -316,6 +316,7 @@ def test_reconnects_after_a_network_drop_and_sends_nothing_twice(
         expect(widget.page.locator(".hfs-status")).to_have_text("Connection lost. Reconnecting…")
         widget.input.fill("What causes hemifacial spasm?")
         widget.input.press("Enter")  # sent while offline: queued
+        expect(widget.page.locator(".hfs-typing")).to_be_visible()
         widget.screenshot("offline")
         proxy.restore()
         expect(widget.page.locator(".hfs-status")).to_be_hidden(timeout=30_000)
@@ -382,3 +383,20 @@ def test_widget_leaves_the_clinic_page_s_own_scripts_alone(
         "clinic",
         True,
     ]
+
+
+def test_title_and_colours_come_from_the_script_tag(
+    widget: WidgetPage, clinic: Site, widget_bot: RunningBot
+) -> None:
+    clinic.pages["/branded"] = clinic_page(
+        f"{widget_bot.url}/widget/widget.js",
+        title_="Anadolu Clinic",
+        primary_color="#7a1f5c",
+        primary_text_color="rgb(255, 240, 200)",
+    )
+    widget.visit(clinic.origin + "/branded").open()
+    expect(widget.page.get_by_role("dialog", name="Anadolu Clinic")).to_be_visible()
+    header = widget.page.locator(".hfs-header")
+    expect(header).to_have_css("background-color", "rgb(122, 31, 92)")
+    expect(header).to_have_css("color", "rgb(255, 240, 200)")
+    widget.screenshot("branded")
