@@ -10,6 +10,8 @@ work unchanged. What it adds, without changing the protocol:
 - `metadata.message_id`: a message resent after a network drop is processed once;
 - malformed payloads are ignored with a warning, never a stack trace;
 - `enter_room` is awaited when python-socketio makes it a coroutine (>= 5.10);
+- with `SOCKETIO_REDIS_URL`, replies and coordinator messages reach a visitor connected to
+  another Rasa replica (python-socketio's Redis client manager);
 - the widget's files and demo page under `/widget/` (see `widget_assets`).
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import os
 import re
 import uuid
 from collections import OrderedDict
@@ -29,7 +32,7 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketConnectionRefused
 
 from bot.channels.widget_assets import Asset, widget_assets
@@ -38,6 +41,7 @@ from bot.origins import ANY_ORIGIN, configured_origins, origin_allowed
 logger = logging.getLogger(__name__)
 
 WIDGET_ROUTE = "/widget"
+REDIS_URL_VARIABLE = "SOCKETIO_REDIS_URL"
 MESSAGE_ID_KEY = "message_id"
 REMEMBERED_MESSAGE_IDS = 10_000
 # uuid hex (rasa-webchat, our widget) and other ids that are safe as a tracker's sender id
@@ -173,6 +177,7 @@ class WidgetSocketIOInput(SocketIOInput):
             jwt_method=credentials.get("jwt_method", "HS256"),
             metadata_key=credentials.get("metadata_key", "metadata"),
             allowed_origins=configured_origins(),
+            redis_url=os.environ.get(REDIS_URL_VARIABLE) or None,
         )
 
     def __init__(
@@ -186,6 +191,7 @@ class WidgetSocketIOInput(SocketIOInput):
         jwt_method: Optional[str] = "HS256",
         metadata_key: Optional[str] = "metadata",
         allowed_origins: tuple[str, ...] = (ANY_ORIGIN,),
+        redis_url: Optional[str] = None,
     ) -> None:
         super().__init__(
             user_message_evt,
@@ -198,6 +204,7 @@ class WidgetSocketIOInput(SocketIOInput):
             metadata_key,
         )
         self.allowed_origins = allowed_origins
+        self.redis_url = redis_url
         self.recent_messages = RecentMessages()
         if ANY_ORIGIN in allowed_origins:
             logger.warning("The widget accepts every origin: set BOT_CORS_ORIGINS in production.")
@@ -205,7 +212,9 @@ class WidgetSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: OnNewMessage) -> SocketBlueprint:
         # CORS headers come from Rasa's `--cors` (one place, no duplicate headers);
         # the origin itself is checked on connect, for polling and websocket alike.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(
+            async_mode="sanic", cors_allowed_origins=[], client_manager=self._client_manager()
+        )
         self.sio = sio
         blueprint = WidgetBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
 
@@ -221,6 +230,12 @@ class WidgetSocketIOInput(SocketIOInput):
         sio.on("session_request", self._session_request, namespace=self.namespace)
         sio.on(self.user_message_evt, user_uttered, namespace=self.namespace)
         return blueprint
+
+    def _client_manager(self) -> Optional[AsyncRedisManager]:
+        """Rooms shared by every Rasa replica through Redis, when configured."""
+        if not self.redis_url:
+            return None  # one process: rooms in memory
+        return AsyncRedisManager(self.redis_url)
 
     async def _connect(
         self, sid: str, environ: Dict[str, Any], auth: Optional[Dict] = None

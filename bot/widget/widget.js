@@ -279,6 +279,7 @@ function startHfsWidget(io, script, css, LABELS) {
     LANGUAGES.map(function (code) {
       return el("option", { value: code, lang: code }, [LANGUAGE_NAMES[code]]);
     }));
+  const restartButton = el("button", { type: "button", class: "hfs-restart" }, [restartIcon()]);
   const closeButton = el("button", { type: "button", class: "hfs-close" }, ["×"]);
   const status = el("div", { class: "hfs-status", role: "status", hidden: true });
   const log = el("div", {
@@ -306,7 +307,7 @@ function startHfsWidget(io, script, css, LABELS) {
   const panel = el("section", {
     class: "hfs-panel", id: "hfs-panel", role: "dialog", "aria-labelledby": "hfs-title", hidden: true,
   }, [
-    el("header", { class: "hfs-header" }, [title, languageLabel, picker, closeButton]),
+    el("header", { class: "hfs-header" }, [title, languageLabel, picker, restartButton, closeButton]),
     status,
     log,
     typing,
@@ -341,6 +342,10 @@ function startHfsWidget(io, script, css, LABELS) {
     return icon;
   }
 
+  function restartIcon() {
+    return svg("M12 5V2L7 6l5 4V7a5 5 0 1 1-5 5H5a7 7 0 1 0 7-7z");
+  }
+
   function sendIcon() {
     return svg("M3 20.5 21 12 3 3.5 3 10l12 2-12 2z");
   }
@@ -355,6 +360,8 @@ function startHfsWidget(io, script, css, LABELS) {
     title.textContent = config.title || label("title");
     languageLabel.textContent = label("language");
     picker.setAttribute("aria-label", label("language"));
+    restartButton.setAttribute("aria-label", label("restart"));
+    restartButton.setAttribute("title", label("restart"));
     closeButton.setAttribute("aria-label", label("close"));
     closeButton.setAttribute("title", label("close"));
     log.setAttribute("aria-label", label("conversation"));
@@ -522,7 +529,26 @@ function startHfsWidget(io, script, css, LABELS) {
     updateLauncher();
   }
 
+  function restart() { // forget this conversation here and start a new one on the server
+    state.history = [];
+    state.outbox = [];
+    state.sessionId = null;
+    state.hint = state.pickedLanguage || config.language;
+    inFlight.clear();
+    saveState();
+    renderHistory();
+    showTyping(false);
+    if (socket) {
+      socket.disconnect();
+      socket = null;
+      ready = false;
+      connect();
+    }
+    input.focus();
+  }
+
   launcher.addEventListener("click", function () { setOpen(panel.hidden, true); });
+  restartButton.addEventListener("click", restart);
   closeButton.addEventListener("click", function () { setOpen(false, true); });
   panel.addEventListener("keydown", function (event) {
     if (event.key === "Escape") {

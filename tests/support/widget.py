@@ -7,6 +7,7 @@ a test can drop the network under a live socket.io connection and bring it back.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import socket
 import threading
@@ -16,7 +17,20 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+import socketio
+
+from tests.support.chat import which_response
 from tests.support.servers import ROOT, free_port
+
+# as in credentials.yml
+# the widget channel as registered in credentials.yml
+WIDGET_CREDENTIALS = """\
+rest:
+bot.channels.widget.WidgetSocketIOInput:
+  user_message_evt: user_uttered
+  bot_message_evt: bot_uttered
+  session_persistence: true
+"""
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -160,3 +174,40 @@ class TcpProxy:
 def artifact(name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS / name
+
+
+class ThirdPartyWidget:
+    """A socket.io client that speaks Rasa's protocol, from a page of `origin`."""
+
+    def __init__(self, url: str, origin: str | None, transport: str = "websocket") -> None:
+        self.url = url
+        self.headers = {"Origin": origin} if origin else {}
+        self.transport = transport
+        self.client = socketio.AsyncClient(reconnection=False)
+        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.confirmed: asyncio.Queue[Any] = asyncio.Queue()
+        self.session_id = ""
+        self.client.on("bot_uttered", self.replies.put)
+        self.client.on("session_confirm", self.confirmed.put)
+
+    async def connect(self, session_id: Any = None) -> str:
+        await self.client.connect(self.url, headers=self.headers, transports=[self.transport])
+        await self.client.emit("session_request", {"session_id": session_id})
+        self.session_id = await asyncio.wait_for(self.confirmed.get(), timeout=10)
+        return self.session_id
+
+    async def close(self) -> None:
+        await self.client.disconnect()
+
+    async def call(self, payload: Any) -> Any:
+        """Emits `user_uttered` and returns the channel's acknowledgement."""
+        return await self.client.call("user_uttered", payload, timeout=60)
+
+    async def say(self, text: str, **extra: Any) -> list[tuple[str, str] | None]:
+        """Sends a message; the (response, language) of each reply the bot sent for it."""
+        ack = await self.call({"message": text, "session_id": self.session_id, **extra})
+        assert ack == {"status": "ok"}
+        replies = []
+        while not self.replies.empty():  # the acknowledgement comes after the replies
+            replies.append(which_response(self.replies.get_nowait().get("text", "")))
+        return replies

@@ -11,16 +11,7 @@ from typing import Iterator
 import pytest
 
 from tests.support.servers import RunningBot, running_bot
-from tests.support.widget import Site, clinic_page, running_site
-
-# as in credentials.yml
-WIDGET_CREDENTIALS = """\
-rest:
-bot.channels.widget.WidgetSocketIOInput:
-  user_message_evt: user_uttered
-  bot_message_evt: bot_uttered
-  session_persistence: true
-"""
+from tests.support.widget import WIDGET_CREDENTIALS, Site, clinic_page, running_site
 
 
 @pytest.fixture(scope="package")

@@ -97,6 +97,13 @@ def widget(context: BrowserContext, widget_bot: RunningBot) -> Iterator[WidgetPa
     assert widget.dialogs == [], "the page opened a dialog (script injection?)"
 
 
+def session_id_of(page: Page) -> str:
+    """The session id the widget keeps in the clinic site's localStorage."""
+    return str(
+        page.evaluate("() => Object.values(localStorage).map((v) => JSON.parse(v).sessionId)[0]")
+    )
+
+
 def responses(texts: list[str]) -> list[tuple[str, str] | None]:
     return [which_response(text) for text in texts]
 
@@ -184,9 +191,7 @@ def test_bot_text_is_escaped_with_bold_links_images_and_buttons(
     """A coordinator's message through Rasa's HTTP API reaches the widget's room."""
     widget.visit(clinic.origin + "/").open()
     widget.ask("hello")
-    session_id = widget.page.evaluate(
-        "() => Object.entries(localStorage).map(([, v]) => JSON.parse(v).sessionId)[0]"
-    )
+    session_id = session_id_of(widget.page)
     text = (
         f"**Dr. Demir** will call you. {XSS} See [our page](https://clinic.example/hfs), "
         "https://clinic.example/contact and [this](javascript:alert(1))."
@@ -324,9 +329,7 @@ def test_reconnects_after_a_network_drop_and_sends_nothing_twice(
         assert widget.user_texts() == ["What is hemifacial spasm?", "What causes hemifacial spasm?"]
         assert responses(widget.bot_texts())[-1] == ("utter_causes", "en")
         assert responses(widget.bot_texts()).count(("utter_causes", "en")) == 1
-        session_id = widget.page.evaluate(
-            "() => Object.entries(localStorage).map(([, v]) => JSON.parse(v).sessionId)[0]"
-        )
+        session_id = session_id_of(widget.page)
         tracker = requests.get(
             f"{widget_bot.url}/conversations/{session_id}/tracker",
             params={"token": widget_bot.auth_token},
@@ -357,11 +360,7 @@ def test_session_id_is_fresh_for_every_visitor(
         try:
             widget = WidgetPage(context.new_page()).visit(clinic.origin + "/").open()
             widget.ask("hello")
-            ids.add(
-                widget.page.evaluate(
-                    "() => Object.entries(localStorage).map(([, v]) => JSON.parse(v).sessionId)[0]"
-                )
-            )
+            ids.add(session_id_of(widget.page))
         finally:
             context.close()
     assert len(ids) == 2 and all(isinstance(i, str) and len(i) >= 16 for i in ids)
@@ -400,3 +399,22 @@ def test_title_and_colours_come_from_the_script_tag(
     expect(header).to_have_css("background-color", "rgb(122, 31, 92)")
     expect(header).to_have_css("color", "rgb(255, 240, 200)")
     widget.screenshot("branded")
+
+
+def test_a_new_conversation_forgets_the_old_one_here_and_on_the_server(
+    widget: WidgetPage, clinic: Site
+) -> None:
+    """On a shared computer the next visitor must not see the previous conversation."""
+    widget.visit(clinic.origin + "/").open()
+    widget.ask("What causes hemifacial spasm?")
+    first_session = session_id_of(widget.page)
+    widget.page.get_by_role("button", name="Start a new conversation").click()
+    expect(widget.page.locator(".hfs-messages .hfs-message")).to_have_count(0)
+    expect(widget.input).to_be_focused()
+    # a new conversation on the server too: the disclaimer comes again
+    replies = widget.ask("What causes hemifacial spasm?")
+    assert responses(replies) == [("utter_medical_disclaimer", "en"), ("utter_causes", "en")]
+    assert session_id_of(widget.page) != first_session
+    widget.page.reload()
+    expect(widget.panel).to_be_visible()
+    assert widget.user_texts() == ["What causes hemifacial spasm?"]

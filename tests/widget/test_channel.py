@@ -6,7 +6,6 @@ socket.io protocol as third-party widgets (rasa-webchat) do.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -14,46 +13,8 @@ import pytest
 import requests
 import socketio
 
-from tests.support.chat import which_response
 from tests.support.servers import RunningBot
-from tests.support.widget import Site
-
-
-class ThirdPartyWidget:
-    """A socket.io client that speaks Rasa's protocol, from a page of `origin`."""
-
-    def __init__(self, url: str, origin: str | None, transport: str = "websocket") -> None:
-        self.url = url
-        self.headers = {"Origin": origin} if origin else {}
-        self.transport = transport
-        self.client = socketio.AsyncClient(reconnection=False)
-        self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        self.confirmed: asyncio.Queue[Any] = asyncio.Queue()
-        self.session_id = ""
-        self.client.on("bot_uttered", self.replies.put)
-        self.client.on("session_confirm", self.confirmed.put)
-
-    async def connect(self, session_id: Any = None) -> str:
-        await self.client.connect(self.url, headers=self.headers, transports=[self.transport])
-        await self.client.emit("session_request", {"session_id": session_id})
-        self.session_id = await asyncio.wait_for(self.confirmed.get(), timeout=10)
-        return self.session_id
-
-    async def close(self) -> None:
-        await self.client.disconnect()
-
-    async def call(self, payload: Any) -> Any:
-        """Emits `user_uttered` and returns the channel's acknowledgement."""
-        return await self.client.call("user_uttered", payload, timeout=60)
-
-    async def say(self, text: str, **extra: Any) -> list[tuple[str, str] | None]:
-        """Sends a message; the (response, language) of each reply the bot sent for it."""
-        ack = await self.call({"message": text, "session_id": self.session_id, **extra})
-        assert ack == {"status": "ok"}
-        replies = []
-        while not self.replies.empty():  # the acknowledgement comes after the replies
-            replies.append(which_response(self.replies.get_nowait().get("text", "")))
-        return replies
+from tests.support.widget import Site, ThirdPartyWidget
 
 
 def tracker_user_texts(bot: RunningBot, session_id: str) -> list[str]:
