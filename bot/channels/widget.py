@@ -145,7 +145,7 @@ class WidgetBlueprint(SocketBlueprint):
             app.add_route(
                 self._asset_handler(asset),
                 f"{WIDGET_ROUTE}/{name}",
-                methods=["GET"],
+                methods=["GET", "HEAD"],
                 name=route_name,
             )
 

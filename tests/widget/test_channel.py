@@ -180,3 +180,10 @@ async def test_malformed_messages_are_ignored_and_the_connection_keeps_working(
     finally:
         await widget.close()
     assert "Traceback" not in widget_bot.log("rasa")
+
+
+def test_head_request_for_the_script_has_headers_and_no_body(widget_bot: RunningBot) -> None:
+    response = requests.head(f"{widget_bot.url}/widget/widget.js", timeout=10)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("application/javascript")
+    assert response.content == b""
