@@ -15,6 +15,8 @@ from bot.channels.widget import (
     valid_session_id,
 )
 from bot.channels.widget_assets import bundle_script, labels
+from bot.cli import main as cli_main
+from bot.cli import rasa_server_command
 from bot.languages import SUPPORTED_LANGUAGES
 from bot.nlu.language_detector import lingua_detector
 from bot.origins import InvalidOriginError, origin_allowed, parse_origins
@@ -160,3 +162,20 @@ def test_the_bundle_keeps_the_socket_io_client_out_of_the_page_s_globals() -> No
         "Socket.IO v4"
     )
     assert "sourceMappingURL" not in script
+
+
+def test_make_run_passes_every_configured_origin_to_rasa_s_cors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_CORS_ORIGINS", "https://clinic.example, https://www.clinic.example")
+    command = rasa_server_command(5005, ROOT / "m.tar.gz", ROOT / "e.yml", ROOT / "c.yml", None)
+    cors = command.index("--cors")
+    assert command[cors + 1 : cors + 3] == [CLINIC, "https://www.clinic.example"]
+
+
+def test_make_run_refuses_an_origins_setting_that_is_not_an_origin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOT_CORS_ORIGINS", "clinic.example")
+    assert cli_main(["run"]) == 2
+    assert "BOT_CORS_ORIGINS" in capsys.readouterr().err
