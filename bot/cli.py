@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from bot.origins import InvalidOriginError, configured_origins
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "models" / "hfs.tar.gz"
 
@@ -56,7 +58,7 @@ def rasa_server_command(
         "--port",
         str(port),
         "--cors",
-        os.environ.get("BOT_CORS_ORIGINS", "*"),
+        *configured_origins(),  # BOT_CORS_ORIGINS: the widget channel reads it too
     ]
     if auth_token:  # the HTTP API (trackers, pause/resume) only ever with a token
         command += ["--enable-api", "--auth-token", auth_token]
@@ -129,6 +131,7 @@ def print_welcome(port: int) -> None:
                 f"  REST:      curl -s {base}/webhooks/rest/webhook "
                 + """-d '{"sender": "me", "message": "hello"}'""",
                 f"  socket.io: {base}/socket.io (Rasa's protocol: user_uttered / bot_uttered)",
+                f"  widget:    {base}/widget/demo.html (demo clinic page with the chat widget)",
                 "  terminal:  make shell",
                 "Stop with Ctrl-C.",
                 "",
@@ -153,6 +156,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        configured_origins()
+    except InvalidOriginError as error:
+        print(f"BOT_CORS_ORIGINS: {error}", file=sys.stderr)
+        return 2
     if args.command == "shell":
         shell = [
             sys.executable,

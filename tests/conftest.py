@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_CREDENTIALS = """\
 rest:
-socketio:
+bot.channels.widget.WidgetSocketIOInput:
   user_message_evt: user_uttered
   bot_message_evt: bot_uttered
   session_persistence: true

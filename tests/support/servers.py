@@ -89,6 +89,7 @@ def running_bot(
     endpoints_extra: str = "",
     env_extra: dict[str, str] | None = None,
     auth_token: str = "test-token-please-change",
+    cors_origins: Sequence[str] = ("*",),
 ) -> Iterator[RunningBot]:
     """Action server + Rasa server (REST, socket.io, API with token) on free ports."""
     if not MODEL.exists():
@@ -126,7 +127,7 @@ def running_bot(
             "--auth-token",
             auth_token,
             "--cors",
-            "*",
+            *cors_origins,
         ],
         workdir / "rasa.log",
         env,
