@@ -33,8 +33,17 @@ def responses_used_outside_stories() -> set[str]:
 
 def main() -> int:
     command = [
-        sys.executable, "-m", "rasa", "data", "validate",
-        "--config", "config.yml", "--domain", "domain", "--data", "data",
+        sys.executable,
+        "-m",
+        "rasa",
+        "data",
+        "validate",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain",
+        "--data",
+        "data",
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     output = result.stdout + result.stderr
