@@ -178,6 +178,7 @@ def test_emergency_is_sent_to_emergency_services_and_flagged(bot: RunningBot) ->
 def test_personal_data_never_reaches_the_logs(bot: RunningBot) -> None:
     chat = RestChat(bot.url)
     for message in [
+        "hello",
         "I would like to book a consultation",
         "yes",
         "Zeynep Kaya",
@@ -193,3 +194,4 @@ def test_personal_data_never_reaches_the_logs(bot: RunningBot) -> None:
     logs = bot.log("rasa") + bot.log("actions")
     for personal in ("Zeynep", "Kaya", "905337654321", "533 765", "twitching story"):
         assert personal not in logs
+    assert "interpolator" not in logs  # button payloads must not be treated as templates

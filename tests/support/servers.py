@@ -99,7 +99,7 @@ def running_bot(
     (workdir / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
-        + endpoints_extra
+        "nlg:\n  type: bot.nlg.PayloadSafeNaturalLanguageGenerator\n" + endpoints_extra
     )
     (workdir / "credentials.yml").write_text(credentials)
     actions, actions_log = _start(

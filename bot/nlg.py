@@ -1,0 +1,50 @@
+"""Response generation that leaves button payloads alone.
+
+Rasa's templated NLG fills `{slot}` placeholders in every part of a response, button
+payloads included. Our payloads carry JSON entities (`/change_language{"language": "ar"}`),
+which Rasa mistakes for placeholders: it logs an ERROR with every slot value of the
+conversation (names, phone numbers) and falls back to the raw payload. Payloads are never
+templates here, so only the titles are filled in.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Dict, Optional, Text
+
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+from rasa.core.nlg import interpolator
+from rasa.shared.core.domain import Domain
+from rasa.utils.endpoints import EndpointConfig
+
+BUTTON_KEYS = ("buttons", "quick_replies")
+
+
+class PayloadSafeNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
+    """`endpoints.yml`: `nlg: {type: bot.nlg.PayloadSafeNaturalLanguageGenerator}`."""
+
+    def __init__(
+        self, endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None
+    ) -> None:
+        super().__init__((domain or Domain.empty()).responses)
+
+    def _fill_response(
+        self,
+        response: Dict[Text, Any],
+        filled_slots: Optional[Dict[Text, Any]] = None,
+        **kwargs: Any,
+    ) -> Dict[Text, Any]:
+        buttons = {key: response.pop(key) for key in BUTTON_KEYS if key in response}
+        filled = super()._fill_response(response, filled_slots, **kwargs)
+        values = self._response_variables(filled_slots or {}, kwargs)
+        for key, items in buttons.items():
+            filled[key] = [_fill_title(item, values) for item in items]
+        return filled
+
+
+def _fill_title(button: Dict[Text, Any], values: Dict[Text, Any]) -> Dict[Text, Any]:
+    filled = copy.copy(button)
+    title = filled.get("title")
+    if isinstance(title, str) and "{" in title:
+        filled["title"] = interpolator.interpolate_text(title, values)
+    return filled
