@@ -41,6 +41,10 @@ def action_server_command(port: int) -> list[str]:
     return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
 
 
+def delivery_worker_command() -> list[str]:
+    return [sys.executable, "-m", "actions.delivery"]
+
+
 def rasa_server_command(
     port: int, model: Path, endpoints: Path, credentials: Path, auth_token: str | None
 ) -> list[str]:
@@ -95,6 +99,8 @@ def serve(args: argparse.Namespace, foreground: list[str] | None = None) -> int:
         return 2
     env = quiet_environment()
     processes = [subprocess.Popen(action_server_command(args.action_port), cwd=ROOT, env=env)]
+    if env.get("COORDINATOR_WEBHOOK_URL"):  # tickets then also go to the clinic's webhook
+        processes.append(subprocess.Popen(delivery_worker_command(), cwd=ROOT, env=env))
     rasa_command = foreground or rasa_server_command(
         args.port, args.model, args.endpoints, args.credentials, os.environ.get("RASA_AUTH_TOKEN")
     )

@@ -10,10 +10,9 @@ templates here, so only the titles are filled in.
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional
 
-from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-from rasa.core.nlg import interpolator
+from rasa.core.nlg import TemplatedNaturalLanguageGenerator, interpolator
 from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
 
@@ -30,10 +29,10 @@ class PayloadSafeNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
 
     def _fill_response(
         self,
-        response: Dict[Text, Any],
-        filled_slots: Optional[Dict[Text, Any]] = None,
+        response: Dict[str, Any],
+        filled_slots: Optional[Dict[str, Any]] = None,
         **kwargs: Any,
-    ) -> Dict[Text, Any]:
+    ) -> Dict[str, Any]:
         buttons = {key: response.pop(key) for key in BUTTON_KEYS if key in response}
         filled = super()._fill_response(response, filled_slots, **kwargs)
         values = self._response_variables(filled_slots or {}, kwargs)
@@ -42,7 +41,7 @@ class PayloadSafeNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
         return filled
 
 
-def _fill_title(button: Dict[Text, Any], values: Dict[Text, Any]) -> Dict[Text, Any]:
+def _fill_title(button: Dict[str, Any], values: Dict[str, Any]) -> Dict[str, Any]:
     filled = copy.copy(button)
     title = filled.get("title")
     if isinstance(title, str) and "{" in title:

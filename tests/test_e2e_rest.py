@@ -86,13 +86,13 @@ def test_price_question_never_quotes_a_price_and_offers_booking(bot: RunningBot)
 
 def test_emergency_tells_the_patient_to_call_emergency_services(bot: RunningBot) -> None:
     answers = RestChat(bot.url).answers("my face suddenly dropped on one side and I can't see well")
-    assert answers[-1] == ("utter_emergency", "en")
+    assert answers[0] == ("utter_emergency", "en")
 
 
 def test_two_misunderstandings_in_a_row_offer_a_coordinator(bot: RunningBot) -> None:
     chat = RestChat(bot.url)
-    assert chat.answers("qwrtz plmbk xvnq") == [("utter_ask_rephrase", "en")]
-    assert chat.answers("zzkv wqpx trrmn") == [("utter_offer_coordinator", "en")]
+    assert chat.answers("🦄🌈") == [("utter_ask_rephrase", "en")]
+    assert chat.answers("ᚠᚢᚦ ᚨᚱ") == [("utter_offer_coordinator", "en")]
 
 
 def test_empty_and_huge_messages_get_a_polite_reply_not_an_error(bot: RunningBot) -> None:

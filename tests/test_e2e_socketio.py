@@ -82,7 +82,7 @@ async def test_language_from_widget_metadata_is_used(bot: RunningBot) -> None:
 async def test_reconnecting_with_the_same_session_keeps_the_conversation(bot: RunningBot) -> None:
     session_id = uuid.uuid4().hex
     async with WidgetClient(bot.url, session_id, ["websocket"]) as widget:
-        await widget.say("Was ist ein Hemispasmus facialis?")
+        await widget.say("Was genau ist ein hemifazialer Spasmus und woher kommt er?")
     async with WidgetClient(bot.url, session_id, ["websocket"]) as widget:
         replies = await widget.say("ok")
     # same conversation: still German, and no second disclaimer

@@ -94,6 +94,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             "calibration_folds": 3,
             "random_state": 42,
             "ranking_length": 10,
+            "minimum_confidence": {},
         }
 
     def __init__(
@@ -146,13 +147,21 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         if self._pipeline is None:
             return messages
         documents = [document_of(m) for m in messages]
-        probabilities = self._pipeline.predict_proba(documents)
+        features = self._pipeline.named_steps["features"].transform(documents)
+        probabilities = self._pipeline.named_steps["classifier"].predict_proba(features)
+        known = np.asarray(features.getnnz(axis=1)).ravel() > 0
         classes = self._pipeline.classes_
-        for message, row in zip(messages, probabilities, strict=False):
+        floors = self._config.get("minimum_confidence") or {}
+        for message, row, has_features in zip(messages, probabilities, known):
             order = np.argsort(row)[::-1][: int(self._config["ranking_length"])]
             ranking = [
                 {INTENT_NAME_KEY: str(classes[i]), "confidence": float(row[i])} for i in order
             ]
-            message.set(INTENT, ranking[0], add_to_output=True)
+            top = dict(ranking[0])
+            if not has_features or top["confidence"] < float(floors.get(top[INTENT_NAME_KEY], 0.0)):
+                # nothing we have seen before ("🦄", "ᚠᚢᚦ"), or not sure enough for an
+                # intent whose mistake is costly: let the FallbackClassifier take it
+                top["confidence"] = 0.0
+            message.set(INTENT, top, add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
