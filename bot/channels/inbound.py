@@ -68,6 +68,14 @@ def media_payload(outcome: MediaOutcome, message_type: str, language: str | None
     return f"/out_of_scope{json.dumps(entities, ensure_ascii=False)}"
 
 
+def menu_choice(text: str, payloads: tuple[str, ...]) -> str | None:
+    """The payload of the numbered-menu option the patient typed ("2", " 2. ", "٢")."""
+    number = text.strip().rstrip(".)")
+    if number.isdigit() and 1 <= int(number) <= len(payloads):
+        return payloads[int(number) - 1]
+    return None
+
+
 def anonymous(value: str) -> str:
     """A short reference for logs instead of a phone number or message id: stable within
     one process (to follow a conversation), keyed with a random secret so it cannot be

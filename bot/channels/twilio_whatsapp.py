@@ -18,6 +18,7 @@ import logging
 import os
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, Optional
+from urllib.parse import parse_qsl
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
@@ -33,6 +34,7 @@ from bot.channels.inbound import (
     anonymous,
     language_hint,
     media_payload,
+    menu_choice,
     patient_state,
 )
 from bot.channels.whatsapp_render import choices_of, detect_text_language, numbered_menu, split_text
@@ -176,7 +178,10 @@ class TwilioWhatsAppInput(TwilioInput):
     async def _receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
         if self.settings is None:
             return response.json({"error": "the Twilio channel is not configured"}, status=503)
-        form = {key: request.form.get(key) for key in request.form}
+        # Twilio signs every parameter, empty ones too ("Body=" with a photo): parse them all.
+        form = dict(
+            parse_qsl((request.body or b"").decode("utf-8", "replace"), keep_blank_values=True)
+        )
         url = self.settings.webhook_url or request.url
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature or not RequestValidator(self.settings.auth_token).validate(
@@ -229,9 +234,7 @@ class TwilioWhatsAppInput(TwilioInput):
         if kind is not None:
             text = media_payload(MediaOutcome.UNSUPPORTED, kind, language_hint(sender, language))
         else:
-            number = body.strip().rstrip(".)")
-            chosen = number.isdigit() and 1 <= int(number) <= len(menu)
-            text = menu[int(number) - 1] if chosen else body
+            text = menu_choice(body, menu) or body
             hint = None if text.startswith("/") else language_hint(sender, language, text)
             if hint:
                 metadata["language"] = hint

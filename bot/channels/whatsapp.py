@@ -34,6 +34,7 @@ from bot.channels.inbound import (
     anonymous,
     language_hint,
     media_payload,
+    menu_choice,
     patient_state,
 )
 from bot.channels.phone_language import language_for_phone
@@ -240,6 +241,11 @@ class WhatsAppInput(InputChannel):
         return await asyncio.to_thread(self._store.claim_message, message.message_id)
 
     def _log_delivery(self, delivery: Delivery, fresh: int) -> None:
+        for code in delivery.failed_codes:
+            hint = " (24-hour window closed)" if code == RE_ENGAGEMENT_ERROR else ""
+            logger.warning(
+                "WhatsApp reported a message not delivered: error code %d%s.", code, hint
+            )
         logger.info(
             "WhatsApp delivery: %d message(s), %d new, %d status update(s), %d skipped.",
             len(delivery.messages),
@@ -305,7 +311,7 @@ class WhatsAppInput(InputChannel):
         }
         menu = await asyncio.to_thread(self._store.take_menu, message.wa_id)
         if message.handling is Handling.TEXT:
-            text = _menu_choice(message.text or "", menu) or message.text or ""
+            text = menu_choice(message.text or "", menu) or message.text or ""
             hint = (
                 None if text.startswith("/") else language_hint(message.wa_id, state.language, text)
             )
@@ -372,11 +378,3 @@ class WhatsAppInput(InputChannel):
             len(content),
         )
         return MediaOutcome.ATTACHED
-
-
-def _menu_choice(text: str, payloads: tuple[str, ...]) -> str | None:
-    """The payload of a numbered-menu option the patient typed ("2", " 2. "), if any."""
-    number = text.strip().rstrip(".)")
-    if number.isdigit() and 1 <= int(number) <= len(payloads):
-        return payloads[int(number) - 1]
-    return None

@@ -86,6 +86,7 @@ class Delivery:
     messages: tuple[InboundMessage, ...]
     statuses: int  # status updates (sent, delivered, read, failed): acknowledged, ignored
     skipped: int  # changes or messages that are not for us or lack required fields
+    failed_codes: tuple[int, ...] = ()  # Meta's error codes of messages that failed to deliver
 
 
 def parse_delivery(body: object, phone_number_id: str) -> Delivery:
@@ -95,6 +96,7 @@ def parse_delivery(body: object, phone_number_id: str) -> Delivery:
     if body.get("object") != WHATSAPP_OBJECT:
         return Delivery((), 0, 1)
     messages: list[InboundMessage] = []
+    failed_codes: list[int] = []
     statuses = skipped = 0
     for value in _change_values(body):
         metadata = _mapping(value.get("metadata"))
@@ -102,6 +104,7 @@ def parse_delivery(body: object, phone_number_id: str) -> Delivery:
             skipped += 1
             continue
         statuses += len(_list(value.get("statuses")))
+        failed_codes += _failed_codes(value)
         names = _profile_names(value)
         for raw in _list(value.get("messages")):
             message = _parse_message(_mapping(raw), names, phone_number_id)
@@ -109,7 +112,7 @@ def parse_delivery(body: object, phone_number_id: str) -> Delivery:
                 skipped += 1
             else:
                 messages.append(message)
-    return Delivery(tuple(messages), statuses, skipped)
+    return Delivery(tuple(messages), statuses, skipped, tuple(failed_codes))
 
 
 def _change_values(body: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
@@ -118,6 +121,16 @@ def _change_values(body: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
             change = _mapping(change)
             if change.get("field", "messages") == "messages":
                 yield _mapping(change.get("value"))
+
+
+def _failed_codes(value: Mapping[str, Any]) -> list[int]:
+    codes: list[int] = []
+    for status in _list(value.get("statuses")):
+        status = _mapping(status)
+        if status.get("status") == "failed":
+            errors = [_mapping(e).get("code") for e in _list(status.get("errors"))]
+            codes += [code for code in errors if isinstance(code, int)] or [0]
+    return codes
 
 
 def _profile_names(value: Mapping[str, Any]) -> dict[str, str]:

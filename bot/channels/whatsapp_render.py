@@ -199,8 +199,10 @@ def _interactive(
 ) -> list[Outbound]:
     """Leading text messages if the text is too long, then the interactive message."""
     parts = split_text(text, TEXT_MAX)
-    if parts and len(parts[-1]) > body_max:
-        parts = parts[:-1] + split_text(parts[-1], body_max)
+    if parts and len(parts[-1]) > body_max:  # the end of the text becomes the body
+        last = parts.pop()
+        tail = split_text(last, body_max)[-1]
+        parts += [last[: len(last) - len(tail)].strip(), tail]
     body = parts.pop() if parts else channel_texts(language).menu_hint
     leading = [_text(part) for part in parts]
     return [
