@@ -52,6 +52,8 @@ class FakeGraphApi:
         self._delivered: list[dict[str, Any]] = []
         self._media: dict[str, ServedMedia] = {}
         self._failures: list[Failure] = []
+        self._sends_allowed = threading.Event()
+        self._sends_allowed.set()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -82,6 +84,13 @@ class FakeGraphApi:
     def fail_next_sends(self, *failures: Failure) -> None:
         with self._lock:
             self._failures.extend(failures)
+
+    def hold_sends(self) -> None:
+        """Until `release_sends`, every call waits (as a very slow Graph API would)."""
+        self._sends_allowed.clear()
+
+    def release_sends(self) -> None:
+        self._sends_allowed.set()
 
     def calls(self) -> list[Call]:
         with self._lock:
@@ -132,6 +141,7 @@ class FakeGraphApi:
         return Handler
 
     def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        self._sends_allowed.wait(timeout=120)
         url = urlparse(request.path)
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length) if length else b""
