@@ -224,16 +224,22 @@ class WhatsAppInput(InputChannel):
             delivery = parse_delivery(json.loads(body), self.settings.phone_number_id)
         except (ValueError, MalformedDelivery):  # JSONDecodeError and UnicodeDecodeError too
             return _error(400, "malformed JSON payload")
+        fresh: list[InboundMessage] = []
+        store_error: Exception | None = None
         try:
-            fresh = [m for m in delivery.messages if await self._claim(m)]
-        except Exception as error:  # the database is down: let Meta retry later
+            for message in delivery.messages:
+                if await self._claim(message):
+                    fresh.append(message)
+        except Exception as error:  # the database is down
+            store_error = error
+        self._log_delivery(delivery, len(fresh))
+        if fresh:  # claimed ones now: a retry of this delivery would skip them
+            self._start(self._process_all(fresh, request.app, on_new_message))
+        if store_error is not None:  # the rest: Meta retries the delivery later
             logger.error(
-                "WhatsApp delivery not recorded (%s); Meta will retry.", type(error).__name__
+                "WhatsApp delivery not recorded (%s); Meta will retry.", type(store_error).__name__
             )
             return _error(503, "temporarily unavailable")
-        self._log_delivery(delivery, len(fresh))
-        if fresh:
-            self._start(self._process_all(fresh, request.app, on_new_message))
         return response.json({"status": "received"})
 
     async def _claim(self, message: InboundMessage) -> bool:

@@ -6,11 +6,20 @@ from typing import Iterator
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from tests.support.chat import RestChat
 from tests.support.fake_graph_api import FakeGraphApi
 from tests.support.servers import RunningBot, running_bot
-from tests.support.whatsapp import Patient, deliver, envelope, messages_value, text, user_events
+from tests.support.whatsapp import (
+    Patient,
+    deliver,
+    envelope,
+    messages_value,
+    text,
+    user_events,
+    wait_until_processed,
+)
 from tests.whatsapp.conftest import SHIPPED_CREDENTIALS, whatsapp_environment
 
 
@@ -92,3 +101,26 @@ def test_without_settings_the_bot_starts_and_the_channels_answer_503(
     log = unconfigured_bot.log("rasa")
     assert "WhatsApp channel disabled: set WHATSAPP_VERIFY_TOKEN" in log
     assert "Twilio WhatsApp channel disabled" in log
+
+
+def test_when_the_database_fails_meta_gets_503_and_its_retry_is_processed(
+    whatsapp_bot: RunningBot, graph: FakeGraphApi, database_url: str
+) -> None:
+    wa_id = "4915112360002"
+    message = text("Hallo")
+    payload = envelope(messages_value(wa_id, "Anna", message))
+    engine = sa.create_engine(database_url, isolation_level="AUTOCOMMIT")
+    rename = "ALTER TABLE {} RENAME TO {}"
+    try:
+        with engine.connect() as connection:  # the table is unreachable for a moment
+            connection.execute(sa.text(rename.format("whatsapp_processed_messages", "wpm_away")))
+        assert deliver(whatsapp_bot, payload).status_code == 503
+    finally:
+        with engine.connect() as connection:
+            connection.execute(sa.text(rename.format("wpm_away", "whatsapp_processed_messages")))
+        engine.dispose()
+    assert user_events(whatsapp_bot, wa_id) == []
+
+    assert deliver(whatsapp_bot, payload).status_code == 200  # Meta's retry
+    wait_until_processed(whatsapp_bot, wa_id, message["id"])
+    assert [e["text"] for e in user_events(whatsapp_bot, wa_id)] == ["Hallo"]
