@@ -1,0 +1,1 @@
+"""Patient channels: WhatsApp Cloud API (`whatsapp`) and Twilio's WhatsApp (`twilio`)."""
