@@ -152,7 +152,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         known = np.asarray(features.getnnz(axis=1)).ravel() > 0
         classes = self._pipeline.classes_
         floors = self._config.get("minimum_confidence") or {}
-        for message, row, has_features in zip(messages, probabilities, known):
+        for message, row, has_features in zip(messages, probabilities, known, strict=False):
             order = np.argsort(row)[::-1][: int(self._config["ranking_length"])]
             ranking = [
                 {INTENT_NAME_KEY: str(classes[i]), "confidence": float(row[i])} for i in order
