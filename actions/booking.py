@@ -51,6 +51,7 @@ BOOKING_SLOTS = ANSWER_SLOTS + (
     "booking_changing",
     "booking_cancelled",
 )
+DECLINED = ""  # the patient does not want to be contacted on the suggested number
 MAX_INVALID_ANSWERS = 3  # the question is asked again at most twice, then a person is offered
 INTERRUPTING_INTENTS = frozenset(
     {
@@ -232,13 +233,17 @@ class ValidateBookingForm(FormValidationAction):
         if suggestion and intent == "affirm":
             return {"contact": suggestion}
         if suggestion and intent == "deny":
-            return {"contact_suggestion": ""}  # ask for another contact
+            # Only required slots survive extraction, so the "no" travels as an empty
+            # contact; validate_contact turns it into "ask for another contact".
+            return {"contact": DECLINED}
         text = answer_text(tracker, "contact")
         return {"contact": text} if text is not None else {}
 
     async def validate_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
+        if value == DECLINED and tracker.get_slot("contact_suggestion"):
+            return {"contact": None, "contact_suggestion": ""}
         country = str(tracker.get_slot("country") or "")
         region = country[-3:-1] if country.endswith(")") else None
         contact = parse_contact(str(value or ""), region)

@@ -94,7 +94,10 @@ def running_bot(
     """Action server + Rasa server (REST, socket.io, API with token) on free ports."""
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` (make test does)")
-    env = test_environment(env_extra)
+    # tickets go to a store of this test run, never to a file in the repository
+    env = test_environment(
+        {"HANDOFF_DB_URL": f"sqlite:///{workdir / 'handoff.db'}", **(env_extra or {})}
+    )
     action_port, rasa_port = free_port(), free_port()
     (workdir / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'

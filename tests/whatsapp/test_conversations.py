@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import text as sql
 
 from tests.support.fake_graph_api import Failure, FakeGraphApi
 from tests.support.servers import RunningBot
@@ -21,6 +23,16 @@ from tests.support.whatsapp import (
     user_events,
     wait_until_processed,
 )
+
+
+def handoff_tickets(bot: RunningBot, sender: str) -> list[dict[str, Any]]:
+    engine = create_engine(f"sqlite:///{bot.workdir / 'handoff.db'}")
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sql("SELECT kind, channel, form_data FROM handoff_tickets WHERE sender_id = :s"),
+            {"s": sender},
+        )
+        return [dict(row._mapping) for row in rows]
 
 
 def interactive(message: dict[str, Any]) -> dict[str, Any]:
@@ -95,19 +107,27 @@ def test_turkish_conversation_end_to_end(whatsapp_bot: RunningBot, graph: FakeGr
     assert rows[0]["description"] == "Konsültasyon randevusu alın"  # full title when shortened
 
     booking = patient.send(list_reply("/book_consultation", rows[0]["title"]))
-    assert [response_of(m) for m in booking] == [("utter_book_consultation", "tr")]
-    assert_reply_buttons(booking[0], ["/request_human", "/deny"])
+    assert [response_of(m) for m in booking] == [("utter_ask_booking_consent", "tr")]
+    assert_reply_buttons(booking[0], ["/affirm", "/deny"])
+    assert patient.says("evet") == [("utter_ask_patient_name", "tr")]
+    assert patient.says("Ayşe Yılmaz") == [("utter_ask_country", "tr")]
+    offer = patient.send(text("Türkiye"))
+    # the sender's own number is offered, not asked for
+    assert [response_of(m) for m in offer] == [("utter_ask_contact_whatsapp", "tr")]
+    assert "+905321234567" in interactive(offer[0])["body"]["text"]
+    assert patient.says("evet") == [("utter_ask_contact_language", "tr")]
+    assert patient.says("Türkçe") == [("utter_ask_symptoms", "tr")]
+    assert patient.says("sol gözümde seğirme var") == [("utter_ask_preferred_dates", "tr")]
+    assert patient.says("gelecek ay") == [("utter_ask_booking_confirmed", "tr")]
+    assert patient.says("evet") == [("utter_booking_submitted", "tr")]
+    tickets = handoff_tickets(whatsapp_bot, patient.wa_id)
+    assert [t["kind"] for t in tickets] == ["booking"]
+    assert '"contact": "+905321234567"' in tickets[0]["form_data"]
+    assert tickets[0]["channel"] == "whatsapp"
 
-    handoff = patient.send(button_reply("/request_human", "Evet, lütfen"))
-    assert [response_of(m) for m in handoff] == [("utter_request_human", "tr")]
-
-    # what the booking form (issue 4) will pre-fill from: number and profile name
+    # what the booking form pre-fills from: number and profile name
     metadata = user_events(whatsapp_bot, patient.wa_id)[-1]["metadata"]["whatsapp"]
-    assert metadata == {
-        "wa_id": "905321234567",
-        "profile_name": "Ayşe Yılmaz",
-        "message_type": "interactive",
-    }
+    assert metadata["wa_id"] == "905321234567" and metadata["profile_name"] == "Ayşe Yılmaz"
     assert_not_logged(whatsapp_bot, patient.wa_id, patient.name, "Botoks tedavisi")
 
 
@@ -125,10 +145,23 @@ def test_arabic_conversation_end_to_end(whatsapp_bot: RunningBot, graph: FakeGra
     assert_reply_buttons(cost[0], ["/book_consultation", "/request_human"])
 
     booking = patient.send(button_reply("/book_consultation", "حجز استشارة"))
-    assert [response_of(m) for m in booking] == [("utter_book_consultation", "ar")]
+    assert [response_of(m) for m in booking] == [("utter_ask_booking_consent", "ar")]
+    assert patient.says("نعم") == [("utter_ask_patient_name", "ar")]
+    assert patient.says("محمد العتيبي") == [("utter_ask_country", "ar")]
+    assert patient.says("السعودية") == [("utter_ask_contact_whatsapp", "ar")]
+    # another number instead of the WhatsApp one
+    assert patient.says("لا") == [("utter_ask_contact", "ar")]
+    assert patient.says("+966 55 123 4567") == [("utter_ask_contact_language", "ar")]
+    assert patient.says("العربية") == [("utter_ask_symptoms", "ar")]
+    assert patient.says("رفة في العين منذ سنتين") == [("utter_ask_preferred_dates", "ar")]
+    assert patient.says("الشهر القادم") == [("utter_ask_booking_confirmed", "ar")]
+    assert patient.says("نعم") == [("utter_booking_submitted", "ar")]
+    [ticket] = handoff_tickets(whatsapp_bot, patient.wa_id)
+    assert '"contact": "+966551234567"' in ticket["form_data"]
 
-    handoff = patient.send(button_reply("/request_human", "نعم، من فضلك"))
-    assert [response_of(m) for m in handoff] == [("utter_request_human", "ar")]
+    handoff = patient.send(button_reply("/request_human", "كلّم منسقًا"))
+    assert [response_of(m) for m in handoff] == [("utter_confirm_handoff", "ar")]
+    assert patient.says("نعم") == [("utter_handoff_created", "ar")]
 
     first = user_events(whatsapp_bot, patient.wa_id)[0]["metadata"]
     assert first["whatsapp"]["wa_id"] == "966501234567"
