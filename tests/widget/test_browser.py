@@ -236,7 +236,7 @@ def test_bot_text_is_escaped_with_bold_links_images_and_buttons(
     widget.page.locator(".hfs-choice", has_text="Book a consultation").click()
     widget.wait_for_replies()
     assert widget.user_texts()[-1] == "Book a consultation"
-    assert responses(widget.bot_texts()[-1:]) == [("utter_book_consultation", "en")]
+    assert responses(widget.bot_texts()[-1:]) == [("utter_ask_booking_consent", "en")]
 
 
 def test_talk_to_a_person_reaches_the_bot(widget: WidgetPage, clinic: Site) -> None:
@@ -244,7 +244,7 @@ def test_talk_to_a_person_reaches_the_bot(widget: WidgetPage, clinic: Site) -> N
     widget.page.get_by_role("button", name="Talk to a person").click()
     widget.wait_for_replies()
     assert widget.user_texts() == ["Talk to a person"]
-    assert responses(widget.bot_texts()) == [("utter_request_human", "en")]
+    assert responses(widget.bot_texts()) == [("utter_confirm_handoff", "en")]
     widget.screenshot("talk-to-a-person")
 
 
