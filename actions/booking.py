@@ -53,33 +53,12 @@ BOOKING_SLOTS = ANSWER_SLOTS + (
 )
 DECLINED = ""  # the patient does not want to be contacted on the suggested number
 MAX_INVALID_ANSWERS = 3  # the question is asked again at most twice, then a person is offered
-INTERRUPTING_INTENTS = frozenset(
-    {
-        "ask_what_is_hfs",
-        "ask_causes",
-        "ask_symptoms",
-        "ask_diagnosis",
-        "ask_treatment_options",
-        "ask_medication",
-        "ask_botox",
-        "ask_botox_side_effects",
-        "ask_surgery",
-        "ask_surgery_results",
-        "ask_surgery_risks",
-        "ask_prevalence",
-        "ask_prevention",
-        "ask_similar_conditions",
-        "ask_hospital_stay",
-        "ask_cost",
-        "ask_travel",
-        "request_human",
-        "report_emergency",
-        "bot_challenge",
-    }
-)
+# Besides every question about a topic (`ask_*`): requests that are never an answer.
+INTERRUPTING_REQUESTS = frozenset({"request_human", "report_emergency", "bot_challenge"})
 ALWAYS_INTERRUPTING = frozenset({"request_human", "report_emergency"})
 INTERRUPTION_CONFIDENCE = 0.6  # calibrated probability over 28 intents
 QUESTION_CONFIDENCE = 0.3  # a message ending in "?" needs less to count as a question
+STOP_CONFIDENCE = 0.4  # low, because stopping is confirmed before anything is deleted
 LANGUAGE_NAMES = {
     "en": "English",
     "ar": "العربية",
@@ -106,9 +85,9 @@ def is_interruption(tracker: Tracker) -> bool:
     name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
     if name in ALWAYS_INTERRUPTING and confidence >= INTERRUPTION_CONFIDENCE:
         return True
-    if name == "deny" and confidence >= INTERRUPTION_CONFIDENCE:
-        return True  # "stop", "iptal", "отмена": the cancel rule takes over
-    if name not in INTERRUPTING_INTENTS:
+    if name == "deny" and confidence >= STOP_CONFIDENCE:
+        return True  # "stop", "iptal", "отмена": the bot asks whether to cancel
+    if not (str(name).startswith("ask_") or name in INTERRUPTING_REQUESTS):
         return False
     text = (tracker.latest_message.get("text") or "").strip()
     if text.endswith(("?", "؟")):

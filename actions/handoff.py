@@ -70,6 +70,12 @@ def ticket_basics(tracker: Tracker, kind: str) -> Dict[str, Any]:
     }
 
 
+def open_ticket(tracker: Tracker, kind: str) -> Optional[Ticket]:
+    """A handoff or emergency ticket with the latest messages of the conversation."""
+    summary = transcript_summary(tracker, handoff_config().transcript_messages)
+    return create_ticket(NewTicket(**ticket_basics(tracker, kind), transcript_summary=summary))
+
+
 def create_ticket(new: NewTicket) -> Optional[Ticket]:
     try:
         ticket = handoff_store().create(new)
@@ -89,20 +95,14 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        config = handoff_config()
-        ticket = create_ticket(
-            NewTicket(
-                **ticket_basics(tracker, "handoff"),
-                transcript_summary=transcript_summary(tracker, config.transcript_messages),
-            )
-        )
+        ticket = open_ticket(tracker, "handoff")
         if ticket is None:
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
         dispatcher.utter_message(
             response="utter_handoff_created",
             reference=ticket.reference,
-            hours=config.coordinator_response_hours,
+            hours=handoff_config().coordinator_response_hours,
         )
         return [SlotSet("handoff_ticket_id", ticket.id)]
 
@@ -116,13 +116,7 @@ class ActionEmergencyTicket(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        config = handoff_config()
-        ticket = create_ticket(
-            NewTicket(
-                **ticket_basics(tracker, "emergency"),
-                transcript_summary=transcript_summary(tracker, config.transcript_messages),
-            )
-        )
+        ticket = open_ticket(tracker, "emergency")
         if ticket is None:
             return []
         dispatcher.utter_message(

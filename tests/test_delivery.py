@@ -61,6 +61,17 @@ def test_undeliverable_ticket_stays_pending(database_url: str) -> None:
     assert loaded is not None and loaded.status == "new" and loaded.delivery_attempts == 1
 
 
+def _worker_environment(db_url: str, webhook_url: str, interval: str) -> dict[str, str]:
+    return test_environment(
+        {
+            "HANDOFF_DB_URL": db_url,
+            "COORDINATOR_WEBHOOK_URL": webhook_url,
+            "COORDINATOR_WEBHOOK_SECRET": SECRET,
+            "COORDINATOR_DELIVERY_INTERVAL": interval,
+        }
+    )
+
+
 def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "actions.delivery"],
@@ -76,14 +87,7 @@ def test_worker_restart_loses_nothing(tmp_path: Path) -> None:
     store = HandoffStore(db_url)
     created = [store.create(ticket(n)) for n in range(5)]
     with running_fake_webhook(secret=SECRET, fail_first=6) as fake:
-        env = test_environment(
-            {
-                "HANDOFF_DB_URL": db_url,
-                "COORDINATOR_WEBHOOK_URL": fake.url,
-                "COORDINATOR_WEBHOOK_SECRET": SECRET,
-                "COORDINATOR_DELIVERY_INTERVAL": "0.2",
-            }
-        )
+        env = _worker_environment(db_url, fake.url, "0.2")
         first = _worker(env, tmp_path / "worker.log")
         deadline = time.monotonic() + 30
         while len(fake.attempts) < 3 and time.monotonic() < deadline:
@@ -116,14 +120,7 @@ def test_log_of_the_worker_contains_no_personal_data(tmp_path: Path) -> None:
         )
     )
     with running_fake_webhook(secret=SECRET, fail_first=1) as fake:
-        env = test_environment(
-            {
-                "HANDOFF_DB_URL": db_url,
-                "COORDINATOR_WEBHOOK_URL": fake.url,
-                "COORDINATOR_WEBHOOK_SECRET": SECRET,
-                "COORDINATOR_DELIVERY_INTERVAL": "0.1",
-            }
-        )
+        env = _worker_environment(db_url, fake.url, "0.1")
         worker = _worker(env, tmp_path / "worker.log")
         deadline = time.monotonic() + 30
         while not fake.accepted and time.monotonic() < deadline:

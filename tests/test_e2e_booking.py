@@ -89,7 +89,9 @@ def test_arabic_booking_with_invalid_email_and_date_then_a_correction(bot: Runni
             ("mohamed.ali@example.com", ["utter_ask_contact_language"]),
             ("العربية", ["utter_ask_symptoms"]),
             ("رفة في العين اليسرى منذ سنة", ["utter_ask_preferred_dates"]),
-            ("مش عارف", ["utter_invalid_preferred_dates", "utter_ask_preferred_dates"]),
+            ("مش عارف", ["utter_ask_stop_booking"]),
+            ("لا", ["utter_ask_preferred_dates"]),
+            ("بعد رمضان", ["utter_invalid_preferred_dates", "utter_ask_preferred_dates"]),
             ("الشهر القادم", ["utter_ask_booking_confirmed"]),
             ("لا", ["utter_ask_what_to_change"]),
             ('/book_consultation{"booking_field": "country"}', ["utter_ask_country"]),
@@ -122,7 +124,8 @@ def test_cancelling_in_the_middle_stores_nothing(bot: RunningBot) -> None:
         [
             ("хочу записаться на консультацию", ["utter_ask_booking_consent"]),
             ("да", ["utter_ask_patient_name"]),
-            ("отмена", ["utter_booking_cancelled"]),
+            ("отмена", ["utter_ask_stop_booking"]),
+            ("да", ["utter_booking_cancelled"]),
         ],
         "ru",
     )
