@@ -118,6 +118,17 @@ def whatsapp_number(tracker: Tracker) -> Optional[str]:
     return parse_contact(f"+{digits}", None) if digits else None
 
 
+def stopped_because(tracker: Tracker) -> Optional[str]:
+    """Why the form ends before the summary (the response that says so), else None."""
+    if tracker.get_slot("booking_consent") is False:
+        return "utter_booking_no_consent"
+    if tracker.get_slot("booking_cancelled"):
+        return "utter_booking_cancelled"
+    if (tracker.get_slot("booking_invalid_attempts") or 0) >= MAX_INVALID_ANSWERS:
+        return "utter_booking_too_many_attempts"
+    return None
+
+
 class ValidateBookingForm(FormValidationAction):
     def name(self) -> str:
         return "validate_booking_form"
@@ -129,11 +140,7 @@ class ValidateBookingForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> List[str]:
-        if (
-            tracker.get_slot("booking_consent") is False
-            or tracker.get_slot("booking_cancelled")
-            or (tracker.get_slot("booking_invalid_attempts") or 0) >= MAX_INVALID_ANSWERS
-        ):
+        if stopped_because(tracker):
             return []  # the form ends; action_submit_booking says why
         return domain_slots
 
@@ -370,14 +377,11 @@ class ActionSubmitBooking(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        if tracker.get_slot("booking_consent") is not True:
-            dispatcher.utter_message(response="utter_booking_no_consent")
-            return clear_booking()
-        if tracker.get_slot("booking_cancelled"):
-            dispatcher.utter_message(response="utter_booking_cancelled")
-            return clear_booking()
-        if (tracker.get_slot("booking_invalid_attempts") or 0) >= MAX_INVALID_ANSWERS:
-            dispatcher.utter_message(response="utter_booking_too_many_attempts")
+        reason = stopped_because(tracker)
+        if reason is None and tracker.get_slot("booking_consent") is not True:
+            reason = "utter_booking_no_consent"
+        if reason is not None:
+            dispatcher.utter_message(response=reason)
             return clear_booking()
         config = handoff_config()
         consent_at = tracker.get_slot("booking_consent_at")

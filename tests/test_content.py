@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 
 import pytest
 
@@ -52,13 +53,14 @@ def numbers_in(text: str) -> set[int]:
     return {int(re.sub(r"\D", "", n)) for n in NUMBER.findall(text)}
 
 
-def source_numbers() -> set[int]:
+@lru_cache(maxsize=1)
+def source_numbers() -> frozenset[int]:
     words = {
         ENGLISH_NUMBER_WORDS[w]
         for w in re.findall(r"[a-z]+", SOURCE.lower())
         if w in ENGLISH_NUMBER_WORDS
     }
-    return numbers_in(SOURCE) | words
+    return frozenset(numbers_in(SOURCE) | words)
 
 
 def test_domain_declares_exactly_the_architecture_intents() -> None:
