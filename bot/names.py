@@ -1,0 +1,54 @@
+"""Names the domain defines and Python code uses: one place, as `rasa_sdk/constants.py` does.
+
+Slots, entities, intents, forms and channel names that code in `bot/` and `actions/` refers
+to. The domain files (`domain/*.yml`) are the source of truth; `tests/test_names.py` checks
+that every name here exists there, so a rename breaks a test instead of a conversation.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# ---- slots ----------------------------------------------------------------------------
+LANGUAGE_SLOT: Final = "language"
+PROCEDURE_SLOT: Final = "procedure"
+DISCLAIMER_SHOWN_SLOT: Final = "medical_disclaimer_shown"
+TICKET_SLOT: Final = "handoff_ticket_id"
+REQUESTED_SLOT: Final = "requested_slot"
+
+BOOKING_CONSENT_SLOT: Final = "booking_consent"
+BOOKING_CONSENT_AT_SLOT: Final = "booking_consent_at"
+PATIENT_NAME_SLOT: Final = "patient_name"
+CONTACT_SLOT: Final = "contact"
+CONTACT_SUGGESTION_SLOT: Final = "contact_suggestion"
+COUNTRY_SLOT: Final = "country"
+CONTACT_LANGUAGE_SLOT: Final = "contact_language"
+SYMPTOMS_SLOT: Final = "symptoms"
+PREFERRED_DATES_SLOT: Final = "preferred_dates"
+BOOKING_CONFIRMED_SLOT: Final = "booking_confirmed"
+BOOKING_CHANGING_SLOT: Final = "booking_changing"
+BOOKING_CANCELLED_SLOT: Final = "booking_cancelled"
+BOOKING_INVALID_ATTEMPTS_SLOT: Final = "booking_invalid_attempts"
+
+# ---- entities -------------------------------------------------------------------------
+LANGUAGE_ENTITY: Final = "language"
+PROCEDURE_ENTITY: Final = "procedure"
+
+# ---- forms ----------------------------------------------------------------------------
+BOOKING_FORM: Final = "booking_form"
+
+# ---- intents --------------------------------------------------------------------------
+GREET_INTENT: Final = "greet"
+REQUEST_HUMAN_INTENT: Final = "request_human"
+REPORT_EMERGENCY_INTENT: Final = "report_emergency"
+BOOK_CONSULTATION_INTENT: Final = "book_consultation"
+CHANGE_LANGUAGE_INTENT: Final = "change_language"
+OUT_OF_SCOPE_INTENT: Final = "out_of_scope"
+FALLBACK_INTENT: Final = "nlu_fallback"
+
+# ---- input channels (InputChannel.name()) ---------------------------------------------
+WIDGET_CHANNEL: Final = "socketio"
+WHATSAPP_CHANNEL: Final = "whatsapp"
+TWILIO_CHANNEL: Final = "twilio"
+REST_CHANNEL: Final = "rest"
+WHATSAPP_CHANNELS: Final = frozenset({WHATSAPP_CHANNEL, TWILIO_CHANNEL})
