@@ -109,10 +109,14 @@ def _check_response(where: str, override: Override, responses: Responses) -> Non
     by_language = {variation_language(v): v for v in variations}
     for lang in SUPPORTED_LANGUAGES:
         original = str((by_language.get(lang) or {}).get("text") or "")
-        wanted, given = set(PLACEHOLDER.findall(original)), set(PLACEHOLDER.findall(override.text[lang]))
+        wanted, given = (
+            set(PLACEHOLDER.findall(original)),
+            set(PLACEHOLDER.findall(override.text[lang])),
+        )
         if wanted != given:
             raise ClinicOverrideError(
-                f"{where}: {lang} text must keep the placeholders {sorted(wanted)}, has {sorted(given)}"
+                f"{where}: {lang} text must keep the placeholders {sorted(wanted)}, "
+                f"has {sorted(given)}"
             )
 
 

@@ -145,7 +145,10 @@ def _entry_lines(entry: Entry, signoffs: Mapping[str, dict[str, str]]) -> Iterab
     yield ""
     if entry.override:
         o = entry.override
-        yield f"**source: clinic** — reviewed by {o.reviewed_by} on {o.reviewed_on} (clinic_overrides.yml); the source text stays below for comparison."
+        yield (
+            f"**source: clinic** — reviewed by {o.reviewed_by} on {o.reviewed_on} "
+            "(clinic_overrides.yml); the source text stays below for comparison."
+        )
         yield ""
     if entry.sections:
         yield "Source: " + ", ".join(f'"{s}"' for s in entry.sections)
@@ -167,7 +170,8 @@ def _entry_lines(entry: Entry, signoffs: Mapping[str, dict[str, str]]) -> Iterab
         text = entry.texts.get(lang, "")
         shown = f'<span dir="rtl">{_cell(text)}</span>' if lang in RTL_LANGUAGES else _cell(text)
         entry_id = f"{entry.key}/{lang}"
-        yield f"| {lang} ({LANGUAGE_NAMES[lang]}) | {shown} | {_signoff_cell(entry_id, text, signoffs)} |"
+        signoff = _signoff_cell(entry_id, text, signoffs)
+        yield f"| {lang} ({LANGUAGE_NAMES[lang]}) | {shown} | {signoff} |"
     yield ""
 
 
@@ -243,4 +247,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["OVERRIDES_FILE", "render", "main", "text_sha"]
+__all__ = ["OVERRIDES_FILE", "main", "render", "text_sha"]
