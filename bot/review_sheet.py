@@ -113,7 +113,7 @@ def _fact_entries(overrides: Mapping[str, Override]) -> list[Entry]:
             entries.append(
                 Entry(
                     key=f"fact:{target}",
-                    title=f"`{target}` (procedures.yml)",
+                    title=f"`fact:{target}` (procedures.yml)",
                     sections=(section,) if section else (),
                     source_note=str(item["source"]),
                     notes=(),
@@ -151,11 +151,11 @@ def _entry_lines(entry: Entry, signoffs: Mapping[str, dict[str, str]]) -> Iterab
         )
         yield ""
     if entry.sections:
-        yield "Source: " + ", ".join(f'"{s}"' for s in entry.sections)
+        yield "- Source: " + ", ".join(f'"{s}"' for s in entry.sections)
     elif entry.source_note:
-        yield f"Not in the source: {entry.source_note}"
-    if entry.sections and entry.key.startswith("fact:"):
-        yield f"Fact's source note: {entry.source_note}"
+        yield f"- Not in the source: {entry.source_note}"
+    if entry.sections and entry.source_note not in ("", *entry.sections):
+        yield f"- The fact's `source`: {entry.source_note}"
     for flag in entry.flags:
         yield f"- 🚩 **Flag:** {flag}"
     for note in entry.notes:

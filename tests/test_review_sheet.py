@@ -112,7 +112,7 @@ def test_sheet_shows_every_medical_text_in_every_language_beside_its_source() ->
 def test_metal_plate_sentence_is_flagged_for_the_reviewer() -> None:
     sheet = SHEET_FILE.read_text(encoding="utf-8")
     flags = sheet.split("## Flags", 1)[1].split("## 1.", 1)[0]
-    assert "`utter_surgery`" in flags and "`microvascular_decompression.what_happens`" in flags
+    assert "`utter_surgery`" in flags and "`fact:microvascular_decompression.what_happens`" in flags
     assert flags.count("Teflon") >= 2
 
 
