@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,16 @@ def test_override_keeps_the_buttons(tmp_path: Path) -> None:
         v.get("buttons") for v in original["utter_treatment_options"]
     ]
     assert {v["text"] for v in replaced} == set(TEFLON_TEXTS.values())
+
+
+def test_action_server_code_refuses_to_load_with_a_broken_overrides_file(tmp_path: Path) -> None:
+    broken = write_overrides(tmp_path, {**teflon_override(), "source": "internet"})
+    result = subprocess.run(
+        [sys.executable, "-c", "import actions.logistics"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "CLINIC_OVERRIDES_FILE": str(broken)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0 and "must be marked 'source: clinic'" in result.stderr
