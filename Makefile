@@ -65,3 +65,7 @@ lock:  ## refresh constraints.txt from the current venv (after changing requirem
 
 clean:  ## remove models, results and local databases
 	rm -rf models results *.db tests/artifacts
+
+.PHONY: review-sheet
+review-sheet: $(BIN)/.installed  ## regenerate docs/medical-review.md (the clinic's medical review sheet)
+	$(BIN)/python -m bot.review_sheet

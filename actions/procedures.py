@@ -1,4 +1,8 @@
-"""Clinic-editable procedure facts (actions/data/procedures.yml), validated at start-up."""
+"""Clinic-editable procedure facts (actions/data/procedures.yml), validated at start-up.
+
+The clinic's reviewed texts (actions/data/clinic_overrides.yml) replace facts here, and the
+whole overrides file (response targets included) is checked when the action server starts.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from bot.clinic_overrides import fact_overrides, load_overrides, read_domain_responses
 from bot.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 
 PROCEDURES_FILE = Path(__file__).parent / "data" / "procedures.yml"
@@ -81,6 +86,27 @@ def load_procedures(path: Path = PROCEDURES_FILE) -> dict[str, Procedure]:
     return parse_procedures(content, str(path))
 
 
+FACT_TARGETS = frozenset(f"{p}.{f}" for p in PROCEDURE_NAMES for f in FACTS)
+
+
+def with_clinic_overrides(
+    loaded: Mapping[str, Procedure], overrides_path: Path | None = None
+) -> dict[str, Procedure]:
+    """The facts with the clinic's reviewed texts (`source: clinic`) in place."""
+    overrides = fact_overrides(
+        load_overrides(overrides_path, responses=read_domain_responses(), facts=FACT_TARGETS)
+    )
+    result = {}
+    for key, procedure in loaded.items():
+        facts = dict(procedure.facts)
+        for name in facts:
+            override = overrides.get(f"{key}.{name}")
+            if override:
+                facts[name] = Fact("clinic", dict(override.text))
+        result[key] = Procedure(key, procedure.name, facts)
+    return result
+
+
 @lru_cache(maxsize=1)
 def procedures() -> dict[str, Procedure]:
-    return load_procedures()
+    return with_clinic_overrides(load_procedures())

@@ -5,16 +5,22 @@ payloads included. Our payloads carry JSON entities (`/change_language{"language
 which Rasa mistakes for placeholders: it logs an ERROR with every slot value of the
 conversation (names, phone numbers) and falls back to the raw payload. Payloads are never
 templates here, so only the titles are filled in.
+
+It also applies the clinic's reviewed texts (actions/data/clinic_overrides.yml,
+bot/clinic_overrides.py) to the domain's responses, whenever Rasa hands it responses
+(at start-up and on every model load); a broken overrides file raises there.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator, interpolator
 from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
+
+from bot.clinic_overrides import apply_to_responses, load_overrides
 
 BUTTON_KEYS = ("buttons", "quick_replies")
 
@@ -26,6 +32,16 @@ class PayloadSafeNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
         self, endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None
     ) -> None:
         super().__init__((domain or Domain.empty()).responses)
+
+    @property
+    def responses(self) -> Dict[str, List[Dict[str, Any]]]:
+        return self._responses
+
+    @responses.setter
+    def responses(self, value: Dict[str, List[Dict[str, Any]]]) -> None:
+        # Rasa assigns the domain's responses after loading a model (Agent.load_model).
+        overrides = load_overrides(responses=value) if value else {}
+        self._responses = apply_to_responses(value or {}, overrides)
 
     def _fill_response(
         self,

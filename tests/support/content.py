@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from bot.clinic_overrides import apply_to_responses, load_overrides
 from bot.languages import DEFAULT_LANGUAGE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,21 +32,26 @@ def variation_language(variation: dict[str, Any]) -> str:
     return DEFAULT_LANGUAGE
 
 
-def domain_responses() -> dict[str, list[Variation]]:
-    responses: dict[str, list[Variation]] = {}
+def domain_responses(clinic_overrides: bool = True) -> dict[str, list[Variation]]:
+    """Every response as the patient sees it: with the clinic's overrides unless told not to."""
+    raw: dict[str, list[dict[str, Any]]] = {}
     for path in sorted(DOMAIN_DIR.glob("*.yml")):
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        for name, variations in (content.get("responses") or {}).items():
-            responses[name] = [
-                Variation(
-                    name,
-                    variation_language(v),
-                    v.get("text", ""),
-                    tuple((b["title"], b["payload"]) for b in v.get("buttons") or []),
-                )
-                for v in variations
-            ]
-    return responses
+        raw.update(content.get("responses") or {})
+    if clinic_overrides:
+        raw = apply_to_responses(raw, load_overrides(responses=raw))
+    return {
+        name: [
+            Variation(
+                name,
+                variation_language(v),
+                v.get("text", ""),
+                tuple((b["title"], b["payload"]) for b in v.get("buttons") or []),
+            )
+            for v in variations
+        ]
+        for name, variations in raw.items()
+    }
 
 
 def domain_intents() -> list[str]:

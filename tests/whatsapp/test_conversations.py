@@ -104,7 +104,7 @@ def test_turkish_conversation_end_to_end(whatsapp_bot: RunningBot, graph: FakeGr
     cost = patient.send(text("Tedavinin fiyatı ne kadar?"))
     assert [response_of(m) for m in cost] == [("utter_cost", "tr")]
     rows = assert_list(cost[0], ["/book_consultation", "/request_human"], "Seçenekleri görün")
-    assert rows[0]["description"] == "Konsültasyon randevusu alın"  # full title when shortened
+    assert rows[0]["description"] == "Konsültasyon randevusu al"  # full title when shortened
 
     booking = patient.send(list_reply("/book_consultation", rows[0]["title"]))
     assert [response_of(m) for m in booking] == [("utter_ask_booking_consent", "tr")]

@@ -128,7 +128,7 @@ def test_arabic_page_shows_the_widget_right_to_left_and_answers_in_arabic(
     root = widget.page.locator(".hfs-root")
     expect(root).to_have_attribute("dir", "rtl")
     expect(root).to_have_attribute("lang", "ar")
-    expect(widget.input).to_have_attribute("placeholder", "اكتب سؤالك…")
+    expect(widget.input).to_have_attribute("placeholder", "اكتبوا سؤالكم…")
     replies = widget.ask("ما هو التشنج النصفي للوجه؟")
     assert responses(replies) == [("utter_medical_disclaimer", "ar"), ("utter_what_is_hfs", "ar")]
     widget.screenshot("answer-ar")
