@@ -166,8 +166,15 @@ class RecentHistorySQLTrackerStore(SQLTrackerStore):
                 )
                 if cut is None:
                     return None
-                before = self._latest_before(events, cut)
-        return Window(first_event_id=cut, latest_before=before)
+        # start at the action before that message (normally `action_listen`): the first
+        # loaded turn then has the same dialogue state as in the full history
+        previous_action = (
+            events.filter(self.SQLEvent.type_name == "action", self.SQLEvent.id < cut)
+            .with_entities(sa.func.max(self.SQLEvent.id))
+            .scalar()
+        )
+        first = previous_action or cut
+        return Window(first_event_id=first, latest_before=self._latest_before(events, first))
 
     def _latest_before(self, events: Any, cut: int) -> Dict[str, int]:
         """The id of the latest reset, pause, resume and loop event before `cut`."""
