@@ -18,7 +18,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 import yaml
-from rasa.core.tracker_store import SQLTrackerStore
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -227,3 +228,15 @@ def test_postgresql_gets_the_indexes_and_the_same_state(domain: Domain) -> None:
         assert len(stored) == len(events)
         assert json.loads(stored[-1][0])["name"] == "action_listen"
         store.engine.dispose()
+
+
+def test_endpoints_yml_gives_this_store_not_rasas_silent_fallback(
+    domain: Domain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the embedded default's rasa_tracker.db is relative
+    endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
+    store = TrackerStore.create(endpoints.tracker_store, domain)
+    inner = getattr(store, "_tracker_store", store)  # Rasa wraps it in a FailSafeTrackerStore
+    assert isinstance(inner, RecentHistorySQLTrackerStore)  # an ImportError would give InMemory
+    assert inner.recent_user_turns == DEFAULT_RECENT_USER_TURNS
+    assert (tmp_path / "rasa_tracker.db").exists()
