@@ -69,3 +69,25 @@ clean:  ## remove models, results and local databases
 .PHONY: review-sheet
 review-sheet: $(BIN)/.installed  ## regenerate docs/medical-review.md (the clinic's medical review sheet)
 	$(BIN)/python -m bot.review_sheet
+# Benchmarks and deploy/ validation
+.PHONY: bench deploy-validate
+TOOLS_VENV := .venv-tools
+KUBERNETES_VERSIONS ?= 1.30.0 1.37.0
+
+bench: $(MODEL)  ## per-message latency by conversation length, then by concurrency (bench/)
+	$(BIN)/python bench/conversation_length.py
+	$(BIN)/python bench/latency.py
+
+# The validators live in their own venv (never .venv): pinned in deploy/requirements-validate.txt.
+$(TOOLS_VENV)/.installed: deploy/requirements-validate.txt .python-version
+	@test -n "$(PYTHON)" || { echo "Python $(PYTHON_VERSION) not found (pyenv install $(PYTHON_VERSION))"; exit 1; }
+	test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet --disable-pip-version-check -r deploy/requirements-validate.txt
+	touch $@
+
+deploy-validate: $(TOOLS_VENV)/.installed  ## validate deploy/: Kubernetes schemas (strict), compose-spec
+	for version in $(KUBERNETES_VERSIONS); do \
+	  $(TOOLS_VENV)/bin/kubernetes-validate --strict --quiet -k $$version deploy/kubernetes/*.yaml || exit 1; \
+	  echo "deploy/kubernetes: valid for Kubernetes $$version (strict)"; \
+	done
+	$(TOOLS_VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml

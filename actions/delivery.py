@@ -21,8 +21,10 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Optional
 
 import requests
@@ -110,19 +112,39 @@ def deliver_due(store: HandoffStore, config: WebhookConfig, session: requests.Se
     return delivered
 
 
+def heartbeat_file() -> Optional[Path]:
+    """DELIVERY_HEARTBEAT_FILE: touched after every pass, for liveness probes."""
+    configured = os.environ.get("DELIVERY_HEARTBEAT_FILE")
+    return Path(configured) if configured else None
+
+
+def heartbeat_is_fresh(path: Optional[Path], max_age_seconds: float) -> bool:
+    """True when the worker finished a pass within `max_age_seconds` (the probe's check)."""
+    try:
+        return path is not None and time.time() - path.stat().st_mtime < max_age_seconds
+    except OSError:
+        return False
+
+
 def run_worker(
     store: HandoffStore, config: WebhookConfig, stop: threading.Event, interval: float
 ) -> None:
+    heartbeat = heartbeat_file()
     with requests.Session() as session:
         while not stop.is_set():
             try:
                 deliver_due(store, config, session)
+                if heartbeat is not None:
+                    heartbeat.touch()
             except Exception:  # a database hiccup must not kill the worker
                 logger.exception("delivery pass failed; retrying")
             stop.wait(interval)
 
 
-def main() -> int:
+def main(argv: Optional[list[str]] = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--check-heartbeat"]:  # `python -m actions.delivery --check-heartbeat 60`
+        return 0 if heartbeat_is_fresh(heartbeat_file(), float(args[1])) else 1
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     config = WebhookConfig.from_environment()
     if config is None:

@@ -82,6 +82,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.kill()
 
 
+def _sqlite_tracker_store(db: Path) -> str:
+    """The tracker store `endpoints.yml` configures, on a SQLite file of the test run."""
+    return (
+        "tracker_store:\n  type: bot.stores.recent_history.RecentHistorySQLTrackerStore\n"
+        f"  dialect: sqlite\n  db: {db}\n"
+    )
+
+
 @contextmanager
 def running_bot(
     workdir: Path,
@@ -90,8 +98,12 @@ def running_bot(
     env_extra: dict[str, str] | None = None,
     auth_token: str = "test-token-please-change",
     cors_origins: Sequence[str] = ("*",),
+    tracker_store: str | None = None,
 ) -> Iterator[RunningBot]:
-    """Action server + Rasa server (REST, socket.io, API with token) on free ports."""
+    """Action server + Rasa server (REST, socket.io, API with token) on free ports.
+
+    `tracker_store` replaces the default `tracker_store:` block (SQLite in `workdir`).
+    """
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` (make test does)")
     # tickets go to a store of this test run, never to a file in the repository
@@ -101,8 +113,9 @@ def running_bot(
     action_port, rasa_port = free_port(), free_port()
     (workdir / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {workdir / 'tracker.db'}\n"
-        "nlg:\n  type: bot.nlg.PayloadSafeNaturalLanguageGenerator\n" + endpoints_extra
+        + (tracker_store or _sqlite_tracker_store(workdir / "tracker.db"))
+        + "nlg:\n  type: bot.nlg.PayloadSafeNaturalLanguageGenerator\n"
+        + endpoints_extra
     )
     (workdir / "credentials.yml").write_text(credentials)
     actions, actions_log = _start(
