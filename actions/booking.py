@@ -29,6 +29,7 @@ from actions.booking_fields import (
 from actions.handoff import create_ticket, handoff_config, ticket_basics, transcript_summary
 from actions.handoff_store import NewTicket
 from bot.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+from bot.names import WHATSAPP_CHANNELS
 from bot.nlu.term_extractor import TermMatcher, read_term_files
 
 logger = logging.getLogger(__name__)
@@ -112,9 +113,11 @@ def chat_language(tracker: Tracker) -> str:
 
 
 def whatsapp_number(tracker: Tracker) -> Optional[str]:
-    if tracker.get_latest_input_channel() != "whatsapp":
+    """The patient's own number on WhatsApp (Cloud API: "905…", Twilio: "whatsapp:+905…")."""
+    if tracker.get_latest_input_channel() not in WHATSAPP_CHANNELS:
         return None
-    digits = "".join(ch for ch in tracker.sender_id if ch.isdigit())
+    sender = tracker.sender_id.removeprefix("whatsapp:")
+    digits = "".join(ch for ch in sender if ch.isdigit())
     return parse_contact(f"+{digits}", None) if digits else None
 
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Mapping, Sequence
 
-from bot.channels.channel_texts import channel_texts
+from bot.channels.whatsapp.channel_texts import channel_texts
 
 TEXT_MAX: Final = 4096
 BUTTONS_BODY_MAX: Final = 1024

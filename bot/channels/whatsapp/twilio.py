@@ -2,12 +2,14 @@
 
 Same name and webhook as the built-in (`/webhooks/twilio/webhook`, sender ids such as
 `whatsapp:+905321234567`, replies through Twilio's Messages API), plus:
-- settings from the environment (`TWILIO_*`), disabled with 503 until they are set;
+- settings from the environment (`TWILIO_*`, `settings.load_twilio_settings`), disabled
+  with 503 until they are set;
 - the `X-Twilio-Signature` check (403 when missing or wrong);
-- the language hint from the number on the first message, and the sender's WhatsApp
-  profile name and number in the message metadata, as the Cloud API channel does;
-- photos, files and locations answered politely; buttons as a numbered menu whose
-  numbers the patient can type back; no 500s, no phone numbers or texts in the logs;
+- the same inbound code as the Cloud API channel (`inbound`): the language hint from the
+  number on the first message, numbered menus the patient can answer by number, photos and
+  files attached to the patient's ticket (or answered politely), one patient's messages in
+  arrival order, processed message ids and menus in the shared store;
+- no 500s, no phone numbers or texts in the logs;
 - Twilio API calls in a worker thread, so a slow send never blocks other patients.
 """
 
@@ -16,10 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping, Optional
 from urllib.parse import parse_qsl
 
+import requests
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
 from sanic import Blueprint, response
@@ -28,63 +30,39 @@ from sanic.response import HTTPResponse
 from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
-from bot.channels.channel_texts import channel_texts
-from bot.channels.inbound import (
+from bot.channels.inbound import PatientState, SenderLocks, anonymous, patient_state
+from bot.channels.whatsapp.channel_texts import channel_texts
+from bot.channels.whatsapp.inbound import (
+    File,
+    Incoming,
+    Kind,
     MediaOutcome,
-    anonymous,
+    attach,
     language_hint,
-    media_payload,
-    menu_choice,
-    patient_state,
+    ticket_store,
+    user_message,
 )
-from bot.channels.whatsapp_render import choices_of, detect_text_language, numbered_menu, split_text
-from bot.channels.whatsapp_store import ChannelStore, InMemoryChannelStore
+from bot.channels.whatsapp.render import (
+    choices_of,
+    detect_text_language,
+    numbered_menu,
+    split_text,
+)
+from bot.channels.whatsapp.settings import TwilioSettings, load_twilio_settings
+from bot.channels.whatsapp.store import ChannelStore, create_store
+from bot.names import TWILIO_CHANNEL
 
 logger = logging.getLogger(__name__)
 
 TWILIO_BODY_MAX = 1600  # Twilio's limit for one WhatsApp message body
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-SETTINGS = {
-    "account_sid": "TWILIO_ACCOUNT_SID",
-    "auth_token": "TWILIO_AUTH_TOKEN",
-    "twilio_number": "TWILIO_WHATSAPP_NUMBER",
-    "webhook_url": "TWILIO_WEBHOOK_URL",  # optional: the public URL Twilio calls (behind a proxy)
-    "api_base_url": "TWILIO_API_BASE_URL",  # optional: tests point it at a fake Twilio API
-}
-REQUIRED = ("account_sid", "auth_token", "twilio_number")
+MEDIA_TIMEOUT = (3.05, 20.0)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
-@dataclass(frozen=True)
-class TwilioSettings:
-    account_sid: str
-    auth_token: str
-    twilio_number: str
-    webhook_url: str | None = None
-    api_base_url: str | None = None
-
-
-def load_twilio_settings(
-    credentials: Mapping[str, Any] | None, environ: Mapping[str, str]
-) -> tuple[TwilioSettings | None, list[str]]:
-    values = {}
-    for key, variable in SETTINGS.items():
-        given = (credentials or {}).get(key)
-        values[key] = str(given).strip() if given else environ.get(variable, "").strip()
-    missing = [SETTINGS[key] for key in REQUIRED if not values[key]]
-    if missing:
-        return None, missing
-    return (
-        TwilioSettings(
-            values["account_sid"],
-            values["auth_token"],
-            values["twilio_number"],
-            values["webhook_url"] or None,
-            values["api_base_url"] or None,
-        ),
-        [],
-    )
+class TwilioSendFailed(Exception):
+    """Twilio refused or could not be reached (status and Twilio's error code only)."""
 
 
 class TwilioWhatsAppOutput(TwilioOutput):
@@ -98,15 +76,22 @@ class TwilioWhatsAppOutput(TwilioOutput):
 
     async def _send_message(self, message_data: dict[str, Any]) -> Any:
         try:
+            return await self.send_or_raise(message_data)
+        except TwilioSendFailed:
+            return None
+
+    async def send_or_raise(self, message_data: dict[str, Any]) -> Any:
+        """Sends one message; raises TwilioSendFailed (used where a failure must be known)."""
+        try:
             return await asyncio.to_thread(self.messages.create, **message_data)
-        except TwilioRestException as error:
+        except (TwilioRestException, requests.RequestException, OSError) as error:
             logger.error(
                 "Twilio message to %s not sent: status %s, error code %s",
                 anonymous(str(message_data.get("to", ""))),
-                error.status,
-                error.code,
+                getattr(error, "status", None),
+                getattr(error, "code", None),
             )
-            return None
+            raise TwilioSendFailed() from None
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for part in split_text(text, TWILIO_BODY_MAX):
@@ -156,7 +141,8 @@ class TwilioWhatsAppInput(TwilioInput):
             debug_mode=False,
         )
         self.settings = settings
-        self._store: ChannelStore = InMemoryChannelStore()
+        self._locks = SenderLocks()
+        self._store: ChannelStore = create_store(settings.database_url if settings else None)
 
     def get_output_channel(self) -> OutputChannel:
         assert self.settings is not None, "the Twilio channel is not configured"
@@ -193,66 +179,116 @@ class TwilioWhatsAppInput(TwilioInput):
         message_sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
         if not sender:
             return response.json({"error": "no sender"}, status=400)
-        if message_sid and not await asyncio.to_thread(self._store.claim_message, message_sid):
+        try:
+            fresh = not message_sid or await asyncio.to_thread(
+                self._store.claim_message, message_sid
+            )
+        except Exception as error:  # the database is down: Twilio retries on a 5xx
+            logger.error("Twilio message not recorded (%s).", type(error).__name__)
+            return response.json({"error": "temporarily unavailable"}, status=503)
+        if not fresh:
             logger.info("Twilio duplicate message ignored.")
             return self._twiml()
+        async with self._locks.hold(sender):
+            await self._process(form, sender, message_sid, request.app.ctx.agent, on_new_message)
+        return self._twiml()
+
+    async def _process(
+        self,
+        form: Mapping[str, Any],
+        sender: str,
+        message_sid: str,
+        agent: Any,
+        on_new_message: OnNewMessage,
+    ) -> None:
         output = self.get_output_channel()
-        language: str | None = None
+        state = PatientState(None, None)
         try:
-            state = await patient_state(request.app.ctx.agent, sender)
-            language = state.language
-            user_message = await self._user_message(
-                form, sender, message_sid, state.language, output
-            )
-            await on_new_message(user_message)
+            state = await patient_state(agent, sender)
+            await on_new_message(await self._user_message(form, sender, message_sid, state, output))
         except Exception as error:  # a polite apology, never a 500 for Twilio to retry
             logger.error(
                 "Twilio message from %s not handled: %s", anonymous(sender), type(error).__name__
             )
-            hint = language or language_hint(sender, None)
+            hint = state.language or language_hint(sender, None)
             await output.send_text_message(sender, channel_texts(hint).technical_problem)
-        return self._twiml()
 
     async def _user_message(
         self,
         form: Mapping[str, Any],
         sender: str,
         message_sid: str,
-        language: str | None,
+        state: PatientState,
         output: OutputChannel,
     ) -> UserMessage:
         body = str(form.get("Body") or "").replace("¡", "@")  # as the built-in channel does
-        metadata: dict[str, Any] = {
-            "twilio": {
-                "from": sender,
-                "wa_id": form.get("WaId"),
-                "profile_name": form.get("ProfileName"),
-            }
-        }
-        kind = _media_kind(form)
-        menu = await asyncio.to_thread(self._store.take_menu, sender)
-        if kind is not None:
-            text = media_payload(MediaOutcome.UNSUPPORTED, kind, language_hint(sender, language))
-        else:
-            text = menu_choice(body, menu) or body
-            hint = None if text.startswith("/") else language_hint(sender, language, text)
-            if hint:
-                metadata["language"] = hint
-        return UserMessage(
-            text,
-            output,
-            sender,
-            input_channel=self.name(),
+        kind = media_kind(form)
+        outcome = MediaOutcome.UNSUPPORTED
+        if kind is not None and state.ticket_id is not None and form.get("MediaUrl0"):
+            outcome = await asyncio.to_thread(self._attach, form, state.ticket_id)
+        incoming = Incoming(
+            sender_id=sender,
             message_id=message_sid or None,
-            metadata=metadata,
+            kind=Kind.TEXT if kind is None else Kind.MEDIA,
+            text=body,
+            media_type=kind or "",
+            metadata={
+                TWILIO_CHANNEL: {
+                    "from": sender,
+                    "wa_id": form.get("WaId"),
+                    "profile_name": form.get("ProfileName"),
+                }
+            },
         )
+        menu = await asyncio.to_thread(self._store.take_menu, sender)
+        return user_message(incoming, state, menu, output, self.name(), outcome)
+
+    def _attach(self, form: Mapping[str, Any], ticket_id: str) -> MediaOutcome:
+        """Downloads the message's first file from Twilio and attaches it (in a thread)."""
+        assert self.settings is not None
+        settings = self.settings
+        media_type = str(form.get("MediaContentType0") or "").split(";")[0].strip()
+        if media_type not in settings.media_types:
+            logger.info("Twilio file not attached: type %s is not accepted.", media_type)
+            return MediaOutcome.NOT_ATTACHED
+        try:
+            content = download_media(
+                str(form["MediaUrl0"]),
+                (settings.account_sid, settings.auth_token),
+                settings.media_max_bytes,
+            )
+        except (requests.RequestException, MediaTooBig) as error:
+            logger.warning("Twilio file not attached: %s.", type(error).__name__)
+            return MediaOutcome.NOT_ATTACHED
+        file = File(content, media_type)
+        return attach(ticket_store, ticket_id, file, settings.media_types, settings.media_max_bytes)
 
     @staticmethod
     def _twiml() -> HTTPResponse:
         return response.text(EMPTY_TWIML, content_type="text/xml")
 
 
-def _media_kind(form: Mapping[str, Any]) -> str | None:
+class MediaTooBig(Exception):
+    """The file is larger than WHATSAPP_MEDIA_MAX_BYTES."""
+
+
+def download_media(url: str, auth: tuple[str, str], max_bytes: int) -> bytes:
+    """A Twilio media URL's content (HTTP basic auth, redirects followed), at most
+    `max_bytes` (raises MediaTooBig beyond)."""
+    with requests.get(url, auth=auth, timeout=MEDIA_TIMEOUT, stream=True) as answer:
+        answer.raise_for_status()
+        declared = answer.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise MediaTooBig()
+        content = bytearray()
+        for chunk in answer.iter_content(chunk_size=64 * 1024):
+            content += chunk
+            if len(content) > max_bytes:
+                raise MediaTooBig()
+    return bytes(content)
+
+
+def media_kind(form: Mapping[str, Any]) -> str | None:
     """ "image", "audio", "video", "document" or "location" when the message is not text."""
     if form.get("Latitude") and form.get("Longitude"):
         return "location"
