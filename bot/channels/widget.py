@@ -36,6 +36,7 @@ from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketConnectionRefused
 
 from bot.channels.widget_assets import Asset, widget_assets
+from bot.names import WIDGET_CHANNEL
 from bot.origins import ANY_ORIGIN, configured_origins, origin_allowed
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ class WidgetSocketIOInput(SocketIOInput):
 
     @classmethod
     def name(cls) -> str:
-        return "socketio"
+        return WIDGET_CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
