@@ -26,6 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.inbound import PatientState, SenderLocks, anonymous, patient_state
+from bot.channels.outgoing import DeliveryFailed, Outgoing
 from bot.channels.whatsapp.channel_texts import channel_texts
 from bot.channels.whatsapp.graph_api import GraphApiClient, GraphApiError, MediaTooLarge
 from bot.channels.whatsapp.inbound import (
@@ -46,7 +47,7 @@ from bot.channels.whatsapp.payloads import (
     parse_delivery,
 )
 from bot.channels.whatsapp.phone_language import language_for_phone
-from bot.channels.whatsapp.render import render_message
+from bot.channels.whatsapp.render import Outbound, render_message, template_message
 from bot.channels.whatsapp.settings import WhatsAppSettings, load_settings
 from bot.channels.whatsapp.store import ChannelStore, create_store
 from bot.names import WHATSAPP_CHANNEL
@@ -130,6 +131,33 @@ class WhatsAppOutput(OutputChannel):
         await self.send_response(recipient_id, {"custom": json_message})
 
 
+class CloudApiSender:
+    """Delivers a coordinator's or the bot's own message (`PatientSender`); raises
+    DeliveryFailed when the Graph API refuses it or stays unreachable after retries."""
+
+    def __init__(self, client: GraphApiClient, store: ChannelStore) -> None:
+        self._client = client
+        self._store = store
+
+    async def send(self, recipient_id: str, message: Outgoing) -> None:
+        if message.template is not None:
+            template = message.template
+            outbound = [template_message(template.name, template.language, template.parameters)]
+        else:
+            rasa_message = {"text": message.text, "buttons": list(message.buttons)}
+            outbound = render_message(rasa_message, message.language)
+        await self._send_all(recipient_id, outbound)
+
+    async def _send_all(self, recipient_id: str, outbound: list[Outbound]) -> None:
+        for part in outbound:
+            try:
+                await asyncio.to_thread(self._client.send_message, recipient_id, part.body)
+            except GraphApiError as error:
+                raise DeliveryFailed(f"status={error.status} code={error.code}") from None
+            if part.menu:
+                await asyncio.to_thread(self._store.remember_menu, recipient_id, part.menu)
+
+
 class WhatsAppInput(InputChannel):
     """Meta's WhatsApp Cloud API webhook."""
 
@@ -168,6 +196,12 @@ class WhatsAppInput(InputChannel):
         if self._client is None or self._store is None:
             return None
         return WhatsAppOutput(self._client, self._store)
+
+    def patient_sender(self) -> CloudApiSender | None:
+        """For the patient channels endpoint; None while the channel is not configured."""
+        if self._client is None or self._store is None:
+            return None
+        return CloudApiSender(self._client, self._store)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("whatsapp_webhook", __name__)

@@ -31,6 +31,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.request_validator import RequestValidator
 
 from bot.channels.inbound import PatientState, SenderLocks, anonymous, patient_state
+from bot.channels.outgoing import DeliveryFailed, Outgoing
 from bot.channels.whatsapp.channel_texts import channel_texts
 from bot.channels.whatsapp.inbound import (
     File,
@@ -94,29 +95,58 @@ class TwilioWhatsAppOutput(TwilioOutput):
             raise TwilioSendFailed() from None
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        for part in split_text(text, TWILIO_BODY_MAX):
-            await self._send_message(
-                {"to": recipient_id, "from_": self.twilio_number, "body": part}
-            )
+        try:
+            await self.deliver(recipient_id, text, [])
+        except TwilioSendFailed:
+            return
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
-        choices, links = choices_of(buttons)
-        text = "\n".join([text, *links]).strip()
-        if not choices:
-            await self.send_text_message(recipient_id, text)
+        try:
+            await self.deliver(recipient_id, text, buttons)
+        except TwilioSendFailed:
             return
-        menu = numbered_menu(choices, detect_text_language(text))
-        await self.send_text_message(recipient_id, f"{text}\n\n{menu}" if text else menu)
-        await asyncio.to_thread(
-            self._store.remember_menu, recipient_id, [c.payload for c in choices]
-        )
 
     async def send_quick_replies(
         self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
     ) -> None:
         await self.send_text_with_buttons(recipient_id, text, quick_replies)
+
+    async def deliver(self, recipient_id: str, text: str, buttons: list[dict[str, Any]]) -> None:
+        """Text (and buttons as a numbered menu); raises TwilioSendFailed."""
+        body, menu = twilio_body(text, buttons)
+        for part in split_text(body, TWILIO_BODY_MAX):
+            await self.send_or_raise(
+                {"to": recipient_id, "from_": self.twilio_number, "body": part}
+            )
+        if menu:
+            await asyncio.to_thread(self._store.remember_menu, recipient_id, menu)
+
+
+class TwilioSender:
+    """`PatientSender` for Twilio: the coordinator's or the bot's own message."""
+
+    def __init__(self, output: TwilioWhatsAppOutput) -> None:
+        self._output = output
+
+    async def send(self, recipient_id: str, message: Outgoing) -> None:
+        if message.template is not None:
+            raise DeliveryFailed("templates are sent through the Cloud API only")
+        try:
+            await self._output.deliver(recipient_id, message.text, list(message.buttons))
+        except TwilioSendFailed:
+            raise DeliveryFailed("Twilio did not accept the message") from None
+
+
+def twilio_body(text: str, buttons: list[dict[str, Any]]) -> tuple[str, tuple[str, ...]]:
+    """The message body (buttons as a numbered menu, links as lines) and the menu payloads."""
+    choices, links = choices_of(buttons)
+    text = "\n".join([text, *links]).strip()
+    if not choices:
+        return text, ()
+    menu = numbered_menu(choices, detect_text_language(text))
+    return (f"{text}\n\n{menu}" if text else menu), tuple(c.payload for c in choices)
 
 
 class TwilioWhatsAppInput(TwilioInput):
@@ -144,9 +174,13 @@ class TwilioWhatsAppInput(TwilioInput):
         self._locks = SenderLocks()
         self._store: ChannelStore = create_store(settings.database_url if settings else None)
 
-    def get_output_channel(self) -> OutputChannel:
+    def get_output_channel(self) -> TwilioWhatsAppOutput:
         assert self.settings is not None, "the Twilio channel is not configured"
         return TwilioWhatsAppOutput(self.settings, self._store)
+
+    def patient_sender(self) -> TwilioSender | None:
+        """For the patient channels endpoint; None while the channel is not configured."""
+        return TwilioSender(self.get_output_channel()) if self.settings is not None else None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("twilio_whatsapp_webhook", __name__)
