@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 
+from bot.channels.patients_client import PatientChannelsClient
 from tests.patients.conftest import TOKEN
 from tests.support.chat import RestChat, which_response
 from tests.support.fake_graph_api import Failure, FakeGraphApi
@@ -364,3 +365,22 @@ async def test_a_paused_widget_conversation_gets_no_bot_reply(patients_bot: Runn
         assert await widget.say("hello") == [("utter_greet", "en")]
     finally:
         await widget.close()
+
+
+# ---- the bot's own proactive messages, from another process ----------------------------
+
+
+def test_the_bots_own_proactive_message_goes_through_the_client(patients_bot: RunningBot) -> None:
+    chat = RestChat(patients_bot.url)
+    chat.send("merhaba")
+    client = PatientChannelsClient(patients_bot.url, TOKEN)
+    message_id = new_id()
+    answer = client.send_response(chat.sender, message_id, "utter_coordinator_shortly")
+    assert answer.delivered and answer.body["status"] == "recorded"
+    assert which_response(answer.body["text"]) == ("utter_coordinator_shortly", "tr")
+    assert (
+        client.send_response(chat.sender, message_id, "utter_coordinator_shortly").body["status"]
+        == "duplicate"
+    )
+    [recorded] = with_message_id(patients_bot, chat.sender, message_id)
+    assert recorded["metadata"]["from"] == "bot"
