@@ -176,6 +176,22 @@ def test_handoff_asks_consent_then_creates_a_ticket(bot: RunningBot) -> None:
     assert ticket["kind"] == "handoff" and ticket["status"] == "new"
 
 
+def test_a_handoff_after_two_misunderstandings_is_a_fallback_ticket(bot: RunningBot) -> None:
+    chat = RestChat(bot.url)
+    assert chat.answers("hello") == [("utter_greet", "en")]
+    talk(
+        chat,
+        [
+            ("🦄🌈", ["utter_ask_rephrase"]),
+            ("ᚠᚢᚦ ᚨᚱ", ["utter_offer_coordinator"]),
+            ("/request_human", ["utter_confirm_handoff"]),
+            ("yes", ["utter_handoff_created"]),
+        ],
+        "en",
+    )
+    assert [t["kind"] for t in tickets_of(bot, chat.sender)] == ["fallback"]
+
+
 def test_emergency_is_sent_to_emergency_services_and_flagged(bot: RunningBot) -> None:
     chat = RestChat(bot.url)
     talk(
