@@ -184,11 +184,16 @@ def _template(value: Any) -> Optional[Template]:
 
 def already_sent(events: Iterable[Mapping[str, Any]], message_id: str) -> bool:
     """Whether a bot message with this `metadata.message_id` is in the tracker."""
-    return any(
-        event.get("event") == "bot"
-        and (event.get("metadata") or {}).get("message_id") == message_id
-        for event in events
-    )
+    return sent_text(events, message_id) is not None
+
+
+def sent_text(events: Iterable[Mapping[str, Any]], message_id: str) -> Optional[str]:
+    """The text of the bot message with this `metadata.message_id`, None if there is none."""
+    for event in events:
+        metadata = event.get("metadata") or {}
+        if event.get("event") == "bot" and metadata.get("message_id") == message_id:
+            return str(event.get("text") or "")
+    return None
 
 
 def window_closes_at(events: Sequence[Mapping[str, Any]]) -> Optional[datetime]:
@@ -276,10 +281,10 @@ class PatientChannels:
             events = [event.as_dict() for event in full.events]
             channel = full.get_latest_input_channel()
             language = normalise_language(full.get_slot(LANGUAGE_SLOT)) or DEFAULT_LANGUAGE
-            if already_sent(events, request.message_id):
-                return SendResult(
-                    200, {"status": "duplicate", "channel": channel, "language": language}
-                )
+            earlier = sent_text(events, request.message_id)
+            if earlier is not None:
+                body = {"status": "duplicate", "channel": channel, "language": language}
+                return SendResult(200, {**body, "text": earlier})
             if request.template is not None and channel != WHATSAPP_CHANNEL:
                 return _error(400, "whatsapp_template needs a WhatsApp Cloud API conversation")
             if request.template is None:

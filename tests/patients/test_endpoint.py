@@ -157,6 +157,7 @@ async def test_a_coordinators_message_reaches_the_widget_room_and_the_tracker(
         # a retry with the same message_id is not sent again
         again = await asyncio.to_thread(send, patients_bot, joined)
         assert again.status_code == 200 and again.json()["status"] == "duplicate"
+        assert again.json()["text"] == received["text"]
         await asyncio.sleep(1)
         assert widget.replies.empty()
         assert len(with_message_id(patients_bot, session, "join-1")) == 1
