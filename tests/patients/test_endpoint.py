@@ -316,6 +316,22 @@ def test_a_coordinators_text_reaches_twilio(
     assert len(twilio_api.sent_to(sender)) == before + 1
 
 
+def test_when_twilio_fails_nothing_is_recorded(
+    patients_bot: RunningBot, twilio_api: FakeTwilioApi
+) -> None:
+    sender = "whatsapp:+4915112600006"
+    assert post_to_twilio(patients_bot, twilio_form(sender, "Hallo")).status_code == 200
+    before = len(twilio_api.sent_to(sender))
+    body = {"conversation_id": sender, "message_id": new_id(), "text": "Einen Moment bitte."}
+    twilio_api.fail_next_sends(1)
+    failed = send(patients_bot, body)
+    assert failed.status_code == 502
+    assert failed.json() == {"error": "delivery_failed", "channel": "twilio"}
+    assert with_message_id(patients_bot, sender, body["message_id"]) == []
+    assert send(patients_bot, body).json()["status"] == "sent"
+    assert [m["Body"] for m in twilio_api.sent_to(sender)[before:]] == ["Einen Moment bitte."]
+
+
 def test_a_rest_conversation_is_only_recorded(patients_bot: RunningBot) -> None:
     chat = RestChat(patients_bot.url)
     chat.send("hello")

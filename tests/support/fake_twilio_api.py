@@ -21,6 +21,7 @@ class FakeTwilioApi:
         self.auth_token = auth_token
         self._sent: list[dict[str, str]] = []
         self._media: dict[str, tuple[bytes, str]] = {}
+        self._failures = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -28,6 +29,11 @@ class FakeTwilioApi:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def fail_next_sends(self, count: int) -> None:
+        """The next `count` messages are refused with a 500, as an outage would."""
+        with self._lock:
+            self._failures += count
 
     def serve_media(self, name: str, content: bytes, content_type: str) -> str:
         """Serves a file; returns its MediaUrl."""
@@ -66,7 +72,14 @@ class FakeTwilioApi:
                 request, 401, {"code": 20003, "message": "Authenticate", "status": 401}
             )
         with self._lock:
-            self._sent.append(form)
+            failing = self._failures > 0
+            self._failures -= 1 if failing else 0
+            if not failing:
+                self._sent.append(form)
+        if failing:
+            return self._reply(
+                request, 500, {"code": 20500, "message": "Internal error", "status": 500}
+            )
         sid = "SM" + uuid.uuid4().hex
         self._reply(
             request,
