@@ -21,41 +21,75 @@ from rasa_sdk.types import DomainDict
 
 from actions.booking_fields import (
     clean_text,
+    country_name,
+    format_contact,
+    format_preferred_dates,
+    isolated,
     parse_contact,
     parse_country,
     parse_name,
-    parse_preferred_date,
+    parse_preferred_dates,
+    region_code,
 )
 from actions.handoff import create_ticket, handoff_config, ticket_basics, transcript_summary
 from actions.handoff_store import NewTicket
 from bot.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
+from bot.names import (
+    AFFIRM_INTENT,
+    BOOKING_CANCELLED_SLOT,
+    BOOKING_CHANGING_SLOT,
+    BOOKING_CONFIRMED_SLOT,
+    BOOKING_CONSENT_AT_SLOT,
+    BOOKING_CONSENT_SLOT,
+    BOOKING_FIELD_ENTITY,
+    BOOKING_FORM,
+    BOOKING_INVALID_ATTEMPTS_SLOT,
+    BOT_CHALLENGE_INTENT,
+    CONTACT_LANGUAGE_ENTITY,
+    CONTACT_LANGUAGE_SLOT,
+    CONTACT_SLOT,
+    CONTACT_SUGGESTION_SLOT,
+    COUNTRY_SLOT,
+    DENY_INTENT,
+    LANGUAGE_SLOT,
+    PATIENT_NAME_SLOT,
+    PREFERRED_DATES_SLOT,
+    REPORT_EMERGENCY_INTENT,
+    REQUEST_HUMAN_INTENT,
+    REQUESTED_SLOT,
+    SYMPTOMS_SLOT,
+    TICKET_SLOT,
+    WHATSAPP_CHANNELS,
+)
 from bot.nlu.term_extractor import TermMatcher, read_term_files
 
 logger = logging.getLogger(__name__)
 
-FORM = "booking_form"
+FORM = BOOKING_FORM
 ANSWER_SLOTS = (
-    "patient_name",
-    "country",
-    "contact",
-    "contact_language",
-    "symptoms",
-    "preferred_dates",
+    PATIENT_NAME_SLOT,
+    COUNTRY_SLOT,
+    CONTACT_SLOT,
+    CONTACT_LANGUAGE_SLOT,
+    SYMPTOMS_SLOT,
+    PREFERRED_DATES_SLOT,
 )
 BOOKING_SLOTS = ANSWER_SLOTS + (
-    "booking_consent",
-    "booking_consent_at",
-    "booking_confirmed",
-    "contact_suggestion",
-    "booking_invalid_attempts",
-    "booking_changing",
-    "booking_cancelled",
+    BOOKING_CONSENT_SLOT,
+    BOOKING_CONSENT_AT_SLOT,
+    BOOKING_CONFIRMED_SLOT,
+    CONTACT_SUGGESTION_SLOT,
+    BOOKING_INVALID_ATTEMPTS_SLOT,
+    BOOKING_CHANGING_SLOT,
+    BOOKING_CANCELLED_SLOT,
 )
 DECLINED = ""  # the patient does not want to be contacted on the suggested number
 MAX_INVALID_ANSWERS = 3  # the question is asked again at most twice, then a person is offered
 # Besides every question about a topic (`ask_*`): requests that are never an answer.
-INTERRUPTING_REQUESTS = frozenset({"request_human", "report_emergency", "bot_challenge"})
-ALWAYS_INTERRUPTING = frozenset({"request_human", "report_emergency"})
+INTERRUPTING_REQUESTS = frozenset(
+    {REQUEST_HUMAN_INTENT, REPORT_EMERGENCY_INTENT, BOT_CHALLENGE_INTENT}
+)
+ALWAYS_INTERRUPTING = frozenset({REQUEST_HUMAN_INTENT, REPORT_EMERGENCY_INTENT})
 INTERRUPTION_CONFIDENCE = 0.6  # calibrated probability over 28 intents
 QUESTION_CONFIDENCE = 0.3  # a message ending in "?" needs less to count as a question
 STOP_CONFIDENCE = 0.4  # low, because stopping is confirmed before anything is deleted
@@ -72,7 +106,7 @@ TERMS_DIR = Path(__file__).resolve().parent.parent / "data" / "terms"
 
 def _language_matcher() -> TermMatcher:
     return TermMatcher(
-        [t for t in read_term_files(TERMS_DIR.glob("*.yml")) if t.entity == "language"]
+        [t for t in read_term_files(TERMS_DIR.glob("*.yml")) if t.entity == LANGUAGE_SLOT]
     )
 
 
@@ -85,21 +119,21 @@ def is_interruption(tracker: Tracker) -> bool:
     name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
     if name in ALWAYS_INTERRUPTING and confidence >= INTERRUPTION_CONFIDENCE:
         return True
-    if name == "deny" and confidence >= STOP_CONFIDENCE:
+    if name == DENY_INTENT and confidence >= STOP_CONFIDENCE:
         return True  # "stop", "iptal", "отмена": the bot asks whether to cancel
     if not (str(name).startswith("ask_") or name in INTERRUPTING_REQUESTS):
         return False
     text = (tracker.latest_message.get("text") or "").strip()
     if text.endswith(("?", "؟")):
         return confidence >= QUESTION_CONFIDENCE
-    if tracker.get_slot("requested_slot") == "symptoms":
+    if tracker.get_slot(REQUESTED_SLOT) == SYMPTOMS_SLOT:
         return False  # describing symptoms is the answer, even if it sounds like a topic
     return confidence >= INTERRUPTION_CONFIDENCE
 
 
 def answer_text(tracker: Tracker, slot: str) -> Optional[str]:
     """The latest message's text when it answers `slot`, else None."""
-    if tracker.get_slot("requested_slot") != slot or is_interruption(tracker):
+    if tracker.get_slot(REQUESTED_SLOT) != slot or is_interruption(tracker):
         return None
     text = tracker.latest_message.get("text") or ""
     if text.startswith("/"):  # a button payload is not a typed answer
@@ -108,23 +142,25 @@ def answer_text(tracker: Tracker, slot: str) -> Optional[str]:
 
 
 def chat_language(tracker: Tracker) -> str:
-    return tracker.get_slot("language") or DEFAULT_LANGUAGE
+    return tracker.get_slot(LANGUAGE_SLOT) or DEFAULT_LANGUAGE
 
 
 def whatsapp_number(tracker: Tracker) -> Optional[str]:
-    if tracker.get_latest_input_channel() != "whatsapp":
+    """The patient's own number on WhatsApp (Cloud API: "905…", Twilio: "whatsapp:+905…")."""
+    if tracker.get_latest_input_channel() not in WHATSAPP_CHANNELS:
         return None
-    digits = "".join(ch for ch in tracker.sender_id if ch.isdigit())
+    sender = tracker.sender_id.removeprefix("whatsapp:")
+    digits = "".join(ch for ch in sender if ch.isdigit())
     return parse_contact(f"+{digits}", None) if digits else None
 
 
 def stopped_because(tracker: Tracker) -> Optional[str]:
     """Why the form ends before the summary (the response that says so), else None."""
-    if tracker.get_slot("booking_consent") is False:
+    if tracker.get_slot(BOOKING_CONSENT_SLOT) is False:
         return "utter_booking_no_consent"
-    if tracker.get_slot("booking_cancelled"):
+    if tracker.get_slot(BOOKING_CANCELLED_SLOT):
         return "utter_booking_cancelled"
-    if (tracker.get_slot("booking_invalid_attempts") or 0) >= MAX_INVALID_ANSWERS:
+    if (tracker.get_slot(BOOKING_INVALID_ATTEMPTS_SLOT) or 0) >= MAX_INVALID_ANSWERS:
         return "utter_booking_too_many_attempts"
     return None
 
@@ -155,15 +191,15 @@ class ValidateBookingForm(FormValidationAction):
     ) -> Dict[str, Any]:
         if value is None:  # cleared on purpose ("change my contact"): just ask again
             return {slot: None}
-        attempts = (tracker.get_slot("booking_invalid_attempts") or 0) + 1
+        attempts = (tracker.get_slot(BOOKING_INVALID_ATTEMPTS_SLOT) or 0) + 1
         if attempts < MAX_INVALID_ANSWERS:
             dispatcher.utter_message(response=response)
-        return {slot: None, "booking_invalid_attempts": attempts}
+        return {slot: None, BOOKING_INVALID_ATTEMPTS_SLOT: attempts}
 
     @staticmethod
     def _valid(slot: str, value: Any) -> Dict[str, Any]:
         # a valid answer also ends a "change something" detour: the summary comes next
-        return {slot: value, "booking_invalid_attempts": 0, "booking_changing": False}
+        return {slot: value, BOOKING_INVALID_ATTEMPTS_SLOT: 0, BOOKING_CHANGING_SLOT: False}
 
     # --- consent
     async def validate_booking_consent(
@@ -171,17 +207,17 @@ class ValidateBookingForm(FormValidationAction):
     ) -> Dict[str, Any]:
         if value is True:
             return {
-                "booking_consent": True,
-                "booking_consent_at": datetime.now(timezone.utc).isoformat(),
+                BOOKING_CONSENT_SLOT: True,
+                BOOKING_CONSENT_AT_SLOT: datetime.now(timezone.utc).isoformat(),
             }
-        return {"booking_consent": value}
+        return {BOOKING_CONSENT_SLOT: value}
 
     # --- name
     async def extract_patient_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        text = answer_text(tracker, "patient_name")
-        return {"patient_name": text} if text is not None else {}
+        text = answer_text(tracker, PATIENT_NAME_SLOT)
+        return {PATIENT_NAME_SLOT: text} if text is not None else {}
 
     async def validate_patient_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -189,65 +225,64 @@ class ValidateBookingForm(FormValidationAction):
         name = parse_name(str(value or ""))
         if name is None:
             return self._invalid(
-                "patient_name", value, "utter_invalid_patient_name", dispatcher, tracker
+                PATIENT_NAME_SLOT, value, "utter_invalid_patient_name", dispatcher, tracker
             )
-        return self._valid("patient_name", name)
+        return self._valid(PATIENT_NAME_SLOT, name)
 
     # --- country
     async def extract_country(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        text = answer_text(tracker, "country")
-        return {"country": text} if text is not None else {}
+        text = answer_text(tracker, COUNTRY_SLOT)
+        return {COUNTRY_SLOT: text} if text is not None else {}
 
     async def validate_country(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        country = parse_country(str(value or ""), chat_language(tracker))
+        country = parse_country(str(value or ""))
         if country is None:
-            return self._invalid("country", value, "utter_invalid_country", dispatcher, tracker)
-        return self._valid("country", f"{country.name} ({country.region})")
+            return self._invalid(COUNTRY_SLOT, value, "utter_invalid_country", dispatcher, tracker)
+        return self._valid(COUNTRY_SLOT, country)
 
     # --- contact (on WhatsApp: confirm the sender's number)
     async def extract_contact(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "contact":
+        if tracker.get_slot(REQUESTED_SLOT) != CONTACT_SLOT:
             return {}
-        suggestion = tracker.get_slot("contact_suggestion")
+        suggestion = tracker.get_slot(CONTACT_SUGGESTION_SLOT)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if suggestion and intent == "affirm":
-            return {"contact": suggestion}
-        if suggestion and intent == "deny":
+        if suggestion and intent == AFFIRM_INTENT:
+            return {CONTACT_SLOT: suggestion}
+        if suggestion and intent == DENY_INTENT:
             # Only required slots survive extraction, so the "no" travels as an empty
             # contact; validate_contact turns it into "ask for another contact".
-            return {"contact": DECLINED}
-        text = answer_text(tracker, "contact")
-        return {"contact": text} if text is not None else {}
+            return {CONTACT_SLOT: DECLINED}
+        text = answer_text(tracker, CONTACT_SLOT)
+        return {CONTACT_SLOT: text} if text is not None else {}
 
     async def validate_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        if value == DECLINED and tracker.get_slot("contact_suggestion"):
-            return {"contact": None, "contact_suggestion": ""}
-        country = str(tracker.get_slot("country") or "")
-        region = country[-3:-1] if country.endswith(")") else None
+        if value == DECLINED and tracker.get_slot(CONTACT_SUGGESTION_SLOT):
+            return {CONTACT_SLOT: None, CONTACT_SUGGESTION_SLOT: ""}
+        region = region_code(tracker.get_slot(COUNTRY_SLOT))
         contact = parse_contact(str(value or ""), region)
         if contact is None:
-            return self._invalid("contact", value, "utter_invalid_contact", dispatcher, tracker)
-        return self._valid("contact", contact)
+            return self._invalid(CONTACT_SLOT, value, "utter_invalid_contact", dispatcher, tracker)
+        return self._valid(CONTACT_SLOT, contact)
 
     # --- language of contact
     async def extract_contact_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "contact_language":
+        if tracker.get_slot(REQUESTED_SLOT) != CONTACT_LANGUAGE_SLOT:
             return {}
-        chosen = next(tracker.get_latest_entity_values("contact_language"), None)
+        chosen = next(tracker.get_latest_entity_values(CONTACT_LANGUAGE_ENTITY), None)
         if chosen:
-            return {"contact_language": chosen}
-        text = answer_text(tracker, "contact_language")
-        return {"contact_language": text} if text is not None else {}
+            return {CONTACT_LANGUAGE_SLOT: chosen}
+        text = answer_text(tracker, CONTACT_LANGUAGE_SLOT)
+        return {CONTACT_LANGUAGE_SLOT: text} if text is not None else {}
 
     async def validate_contact_language(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -258,67 +293,69 @@ class ValidateBookingForm(FormValidationAction):
             code = named[0] if named else ""
         if code not in SUPPORTED_LANGUAGES:
             return self._invalid(
-                "contact_language", value, "utter_invalid_contact_language", dispatcher, tracker
+                CONTACT_LANGUAGE_SLOT, value, "utter_invalid_contact_language", dispatcher, tracker
             )
-        return self._valid("contact_language", code)
+        return self._valid(CONTACT_LANGUAGE_SLOT, code)
 
     # --- symptoms
     async def extract_symptoms(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        text = answer_text(tracker, "symptoms")
-        return {"symptoms": text} if text is not None else {}
+        text = answer_text(tracker, SYMPTOMS_SLOT)
+        return {SYMPTOMS_SLOT: text} if text is not None else {}
 
     async def validate_symptoms(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         text = clean_text(str(value or ""))
         if len(text) < 3:
-            return self._invalid("symptoms", value, "utter_invalid_symptoms", dispatcher, tracker)
-        return self._valid("symptoms", text)
+            return self._invalid(
+                SYMPTOMS_SLOT, value, "utter_invalid_symptoms", dispatcher, tracker
+            )
+        return self._valid(SYMPTOMS_SLOT, text)
 
     # --- preferred dates
     async def extract_preferred_dates(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        text = answer_text(tracker, "preferred_dates")
-        return {"preferred_dates": text} if text is not None else {}
+        text = answer_text(tracker, PREFERRED_DATES_SLOT)
+        return {PREFERRED_DATES_SLOT: text} if text is not None else {}
 
     async def validate_preferred_dates(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         text = clean_text(str(value or ""), 200)
-        when = parse_preferred_date(text, chat_language(tracker))
+        when = parse_preferred_dates(text, chat_language(tracker))
         if when is None:
             return self._invalid(
-                "preferred_dates", value, "utter_invalid_preferred_dates", dispatcher, tracker
+                PREFERRED_DATES_SLOT, value, "utter_invalid_preferred_dates", dispatcher, tracker
             )
-        return self._valid("preferred_dates", f"{text} ({when:%Y-%m-%d})")
+        return self._valid(PREFERRED_DATES_SLOT, when)
 
     # --- summary: confirm, change a field, or cancel
     async def extract_booking_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
-        if tracker.get_slot("requested_slot") != "booking_confirmed":
+        if tracker.get_slot(REQUESTED_SLOT) != BOOKING_CONFIRMED_SLOT:
             return {}
-        field = next(tracker.get_latest_entity_values("booking_field"), None)
+        field = next(tracker.get_latest_entity_values(BOOKING_FIELD_ENTITY), None)
         if field == "cancel":
-            return {"booking_cancelled": True, "booking_changing": False}
+            return {BOOKING_CANCELLED_SLOT: True, BOOKING_CHANGING_SLOT: False}
         if field in ANSWER_SLOTS:
             return {field: None}
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent == "affirm" and not tracker.get_slot("booking_changing"):
-            return {"booking_confirmed": True}
-        if intent == "deny":
-            return {"booking_confirmed": False}
+        if intent == AFFIRM_INTENT and not tracker.get_slot(BOOKING_CHANGING_SLOT):
+            return {BOOKING_CONFIRMED_SLOT: True}
+        if intent == DENY_INTENT:
+            return {BOOKING_CONFIRMED_SLOT: False}
         return {}
 
     async def validate_booking_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[str, Any]:
         if value is False:
-            return {"booking_confirmed": None, "booking_changing": True}
-        return {"booking_confirmed": value}
+            return {BOOKING_CONFIRMED_SLOT: None, BOOKING_CHANGING_SLOT: True}
+        return {BOOKING_CONFIRMED_SLOT: value}
 
 
 class ActionAskContact(Action):
@@ -330,14 +367,16 @@ class ActionAskContact(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        suggestion = tracker.get_slot("contact_suggestion")
+        suggestion = tracker.get_slot(CONTACT_SUGGESTION_SLOT)
         if suggestion is None:
             suggestion = whatsapp_number(tracker)
         if suggestion:
+            language = chat_language(tracker)
             dispatcher.utter_message(
-                response="utter_ask_contact_whatsapp", contact_suggestion=suggestion
+                response="utter_ask_contact_whatsapp",
+                contact_suggestion=isolated(format_contact(suggestion), language),
             )
-            return [SlotSet("contact_suggestion", suggestion)]
+            return [SlotSet(CONTACT_SUGGESTION_SLOT, suggestion)]
         dispatcher.utter_message(response="utter_ask_contact")
         return []
 
@@ -351,20 +390,33 @@ class ActionAskBookingConfirmed(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        if tracker.get_slot("booking_changing"):
+        if tracker.get_slot(BOOKING_CHANGING_SLOT):
             dispatcher.utter_message(response="utter_ask_what_to_change")
             return []
-        language = tracker.get_slot("contact_language")
-        dispatcher.utter_message(
-            response="utter_ask_booking_confirmed",
-            contact_language=LANGUAGE_NAMES.get(str(language), str(language)),
-        )
+        dispatcher.utter_message(response="utter_ask_booking_confirmed", **booking_summary(tracker))
         return []
+
+
+def booking_summary(tracker: Tracker) -> Dict[str, str]:
+    """The answers as the patient reads them in the summary (the slots keep the values)."""
+    language = chat_language(tracker)
+    chosen = str(tracker.get_slot(CONTACT_LANGUAGE_SLOT) or "")
+    shown = {
+        PATIENT_NAME_SLOT: str(tracker.get_slot(PATIENT_NAME_SLOT) or ""),
+        COUNTRY_SLOT: country_name(tracker.get_slot(COUNTRY_SLOT), language),
+        CONTACT_SLOT: format_contact(tracker.get_slot(CONTACT_SLOT)),
+        CONTACT_LANGUAGE_SLOT: LANGUAGE_NAMES.get(chosen, chosen),
+        SYMPTOMS_SLOT: str(tracker.get_slot(SYMPTOMS_SLOT) or ""),
+        PREFERRED_DATES_SLOT: format_preferred_dates(
+            tracker.get_slot(PREFERRED_DATES_SLOT), language
+        ),
+    }
+    return {slot: isolated(value, language) for slot, value in shown.items()}
 
 
 def clear_booking() -> List[EventType]:
     return [SlotSet(slot, None) for slot in BOOKING_SLOTS] + [
-        SlotSet("booking_invalid_attempts", 0)
+        SlotSet(BOOKING_INVALID_ATTEMPTS_SLOT, 0)
     ]
 
 
@@ -378,13 +430,13 @@ class ActionSubmitBooking(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         reason = stopped_because(tracker)
-        if reason is None and tracker.get_slot("booking_consent") is not True:
+        if reason is None and tracker.get_slot(BOOKING_CONSENT_SLOT) is not True:
             reason = "utter_booking_no_consent"
         if reason is not None:
             dispatcher.utter_message(response=reason)
             return clear_booking()
         config = handoff_config()
-        consent_at = tracker.get_slot("booking_consent_at")
+        consent_at = tracker.get_slot(BOOKING_CONSENT_AT_SLOT)
         ticket = create_ticket(
             NewTicket(
                 **ticket_basics(tracker, "booking"),
@@ -403,7 +455,7 @@ class ActionSubmitBooking(Action):
             reference=ticket.reference,
             hours=config.coordinator_response_hours,
         )
-        return clear_booking() + [SlotSet("handoff_ticket_id", ticket.id)]
+        return clear_booking() + [SlotSet(TICKET_SLOT, ticket.id)]
 
 
 class ActionCancelBooking(Action):

@@ -1,37 +1,38 @@
-"""Pure parsing of the booking form's answers, in the six languages.
+"""Pure parsing of the booking form's answers in the six languages, and their display.
 
-Phone numbers with `phonenumbers` (E.164), e-mail with `email-validator`, countries with
-Babel's territory names in the six languages, dates with `dateparser`.
+Answers are kept as values, formatted only when shown (never parsed back from a display
+string): countries as ISO 3166-1 alpha-2 codes (Babel's territory names in the six
+languages), contacts as E.164 numbers (`phonenumbers`) or normalised e-mail addresses
+(`email-validator`), preferred dates as an ISO date ("2027-03-15") or a month ("2027-03")
+(`dateparser`, with a month lexicon for inflected forms).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Optional
 
-import dateparser
 import phonenumbers
 import yaml
 from babel import Locale
+from babel.dates import format_date, format_skeleton
+from dateparser.date import DateDataParser
 from dateparser.search import search_dates
 from email_validator import EmailNotValidError, validate_email
 
-from bot.languages import SUPPORTED_LANGUAGES
+from bot.languages import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 from bot.nlu.text import fold
 
 MAX_TEXT_LENGTH = 1000
 COUNTRY_ALIASES_FILE = Path(__file__).parent / "data" / "country_aliases.yml"
 _DATE_SETTINGS = {"PREFER_DATES_FROM": "future", "PREFER_DAY_OF_MONTH": "first"}
-
-
-@dataclass(frozen=True)
-class Country:
-    name: str
-    region: str  # ISO 3166-1 alpha-2
+_MONTH_PERIODS = frozenset({"month", "year"})
+_ISO_MONTH = re.compile(r"\d{4}-\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+FSI, PDI = "\u2068", "\u2069"  # Unicode bidi isolates around values in Arabic text
 
 
 def clean_text(text: str, limit: int = MAX_TEXT_LENGTH) -> str:
@@ -59,13 +60,18 @@ def _country_names() -> list[tuple[str, str]]:
     return sorted(names.items(), key=lambda item: -len(item[0]))
 
 
-def parse_country(text: str, language: str) -> Optional[Country]:
+def parse_country(text: str) -> Optional[str]:
+    """The ISO 3166-1 alpha-2 code of the country named in `text` (any of our languages)."""
     folded = f" {fold(clean_text(text, 200))} "
     for name, region in _country_names():
         if re.search(rf"(?<!\w){re.escape(name)}(?!\w)", folded):
-            display = Locale(language if language in SUPPORTED_LANGUAGES else "en").territories
-            return Country(display.get(region, name), region)
+            return region
     return None
+
+
+def region_code(value: object) -> Optional[str]:
+    """The country slot's value if it is an ISO code, for parsing national phone numbers."""
+    return value if isinstance(value, str) and re.fullmatch(r"[A-Z]{2}", value) else None
 
 
 def parse_contact(text: str, region: Optional[str]) -> Optional[str]:
@@ -82,26 +88,75 @@ def parse_contact(text: str, region: Optional[str]) -> Optional[str]:
     return None
 
 
-def parse_preferred_date(
+def parse_preferred_dates(
     text: str, language: str, now: Optional[datetime] = None
-) -> Optional[datetime]:
-    """The first date a patient's answer means ("next month", "в марте", "Mart ortası")."""
+) -> Optional[str]:
+    """The first date a patient's answer means, as an ISO date ("2027-03-15") or, when only
+    a month is meant ("next month", "в марте", "Mart ortası"), as "YYYY-MM"."""
     cleaned = clean_text(text, 200)
     languages = list(dict.fromkeys([language, "en"]))
     settings = dict(_DATE_SETTINGS, **({"RELATIVE_BASE": now} if now else {}))
-    parsed = dateparser.parse(cleaned, languages=languages, settings=settings)
-    if parsed:
-        return parsed
+    data = DateDataParser(languages=languages, settings=settings).get_date_data(cleaned)
+    if data.date_obj is not None:
+        return _date_value(data.date_obj, data.period in _MONTH_PERIODS)
     found = search_dates(cleaned, languages=languages, settings=settings)
     if found:
-        return found[0][1]
+        last_day = dict(settings, PREFER_DAY_OF_MONTH="last")
+        other = search_dates(cleaned, languages=languages, settings=last_day)
+        month_only = bool(other) and other[0][1].day != found[0][1].day
+        return _date_value(found[0][1], month_only)
     # Inflected month names dateparser does not know ("в апреле", "Mart'ta"): month lexicon.
     month = _month_in(cleaned, language)
     if month is None:
         return None
     base = now or datetime.now()
     year = base.year + (1 if month < base.month else 0)
-    return datetime(year, month, 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def _date_value(when: datetime, month_only: bool) -> str:
+    return f"{when:%Y-%m}" if month_only else f"{when:%Y-%m-%d}"
+
+
+# ---- display: values formatted for the patient's language -----------------------------
+
+
+def display_language(language: Optional[str]) -> str:
+    return language if language in SUPPORTED_LANGUAGES else DEFAULT_LANGUAGE
+
+
+def country_name(code: object, language: Optional[str]) -> str:
+    """ "DE" → "Deutschland" / "Германия" / "ألمانيا"; anything else as it is."""
+    text = str(code or "")
+    return Locale(display_language(language)).territories.get(text, text)
+
+
+def format_preferred_dates(value: object, language: Optional[str]) -> str:
+    """ "2027-03" → "März 2027", "2027-03-15" → "15. März 2027"; anything else as it is."""
+    text = str(value or "")
+    locale = display_language(language)
+    if _ISO_DATE.fullmatch(text):
+        return format_date(date.fromisoformat(text), "long", locale=locale)
+    if _ISO_MONTH.fullmatch(text):
+        return format_skeleton("yMMMM", date.fromisoformat(f"{text}-01"), locale=locale)
+    return text
+
+
+def format_contact(value: object) -> str:
+    """An E.164 number in international format ("+90 532 123 45 67"); e-mail as it is."""
+    text = str(value or "")
+    if text.startswith("+"):
+        try:
+            number = phonenumbers.parse(text, None)
+        except phonenumbers.NumberParseException:
+            return text
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return text
+
+
+def isolated(text: str, language: Optional[str]) -> str:
+    """A value inside Arabic text, wrapped in bidi isolates (numbers, addresses, names)."""
+    return f"{FSI}{text}{PDI}" if language == "ar" and text else text
 
 
 _MONTHS = (

@@ -29,7 +29,7 @@ from typing import Optional
 
 import requests
 
-from actions.handoff_store import HandoffStore, Ticket
+from actions.handoff_store import HandoffStore, Ticket, console_url
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def signature(body: bytes, secret: str) -> str:
 
 
 def encode(ticket: Ticket) -> bytes:
-    return json.dumps(ticket.as_payload(), ensure_ascii=False, sort_keys=True).encode()
+    return json.dumps(ticket.as_payload(console_url()), ensure_ascii=False, sort_keys=True).encode()
 
 
 def post_ticket(session: requests.Session, config: WebhookConfig, ticket: Ticket) -> Optional[str]:

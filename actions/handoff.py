@@ -21,9 +21,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actions.handoff_store import HandoffStore, NewTicket, Ticket
 from bot.languages import DEFAULT_LANGUAGE
+from bot.names import LANGUAGE_SLOT, REQUEST_HUMAN_INTENT, TICKET_SLOT
 
 logger = logging.getLogger(__name__)
 CONFIG_FILE = Path(__file__).parent / "handoff_config.yml"
+# The bot's offer of a person after it did not understand twice (data/rules.yml, fallback).
+FALLBACK_OFFER = "utter_offer_coordinator"
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,27 @@ def ticket_basics(tracker: Tracker, kind: str) -> Dict[str, Any]:
         "kind": kind,
         "channel": tracker.get_latest_input_channel() or "unknown",
         "sender_id": tracker.sender_id,
-        "language": tracker.get_slot("language") or DEFAULT_LANGUAGE,
+        "language": tracker.get_slot(LANGUAGE_SLOT) or DEFAULT_LANGUAGE,
     }
+
+
+def handoff_kind(events: List[Dict[str, Any]]) -> str:
+    """`fallback` when the patient asked for a person right after the bot's offer that
+    follows its not understanding them, else `handoff`."""
+    asked = [
+        i
+        for i, event in enumerate(events)
+        if event.get("event") == "user"
+        and (event.get("parse_data") or {}).get("intent", {}).get("name") == REQUEST_HUMAN_INTENT
+    ]
+    if not asked:
+        return "handoff"
+    for event in reversed(events[: asked[-1]]):
+        if event.get("event") == "action" and event.get("name") != "action_listen":
+            return "fallback" if event.get("name") == FALLBACK_OFFER else "handoff"
+        if event.get("event") == "user":
+            return "handoff"
+    return "handoff"
 
 
 def open_ticket(tracker: Tracker, kind: str) -> Optional[Ticket]:
@@ -95,7 +117,7 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        ticket = open_ticket(tracker, "handoff")
+        ticket = open_ticket(tracker, handoff_kind(tracker.events))
         if ticket is None:
             dispatcher.utter_message(response="utter_handoff_failed")
             return []
@@ -104,7 +126,7 @@ class ActionHandoff(Action):
             reference=ticket.reference,
             hours=handoff_config().coordinator_response_hours,
         )
-        return [SlotSet("handoff_ticket_id", ticket.id)]
+        return [SlotSet(TICKET_SLOT, ticket.id)]
 
 
 class ActionEmergencyTicket(Action):
@@ -122,7 +144,7 @@ class ActionEmergencyTicket(Action):
         dispatcher.utter_message(
             response="utter_emergency_ticket_created", reference=ticket.reference
         )
-        return [SlotSet("handoff_ticket_id", ticket.id)]
+        return [SlotSet(TICKET_SLOT, ticket.id)]
 
 
 handoff_config()  # a broken configuration stops the action server at start-up

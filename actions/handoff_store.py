@@ -4,22 +4,29 @@ SQLAlchemy, SQLite file by default (`handoff.db`), PostgreSQL when `HANDOFF_DB_U
 Delivery to the clinic's coordinator webhook happens afterwards (actions/delivery.py); a
 ticket stays `new` until a delivery succeeds, so nothing is lost when the webhook is down.
 Several workers may deliver at once: a ticket is *claimed* with one atomic UPDATE.
+
+Files a patient sends for a request (scans, reports) belong to its ticket: table
+`ticket_attachments`, content in the database (LargeBinary), listed with the ticket's
+webhook payload by metadata and a download URL of the coordinator console.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, List, Optional
 
 from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     create_engine,
@@ -27,11 +34,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import declarative_base, sessionmaker
+from sqlalchemy.orm import declarative_base, defer, sessionmaker
 
 DEFAULT_DB_URL = "sqlite:///handoff.db"
 STATUSES = ("new", "delivered", "taken", "closed")
-KINDS = ("booking", "handoff", "emergency")
+KINDS = ("booking", "handoff", "emergency", "fallback")
+"""`fallback`: a handoff that began with the bot not understanding the patient."""
+CONSOLE_URL_VARIABLE = "CONSOLE_PUBLIC_URL"
+DEFAULT_CONSOLE_URL = "http://localhost:8000"
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
 
 Base = declarative_base()
@@ -63,6 +73,71 @@ class TicketRow(Base):  # type: ignore[misc, valid-type]
     last_error = Column(String(255), nullable=True)
 
 
+class AttachmentRow(Base):  # type: ignore[misc, valid-type]
+    __tablename__ = "ticket_attachments"
+
+    id = Column(String(36), primary_key=True)
+    ticket_id = Column(String(36), ForeignKey("handoff_tickets.id"), nullable=False, index=True)
+    filename = Column(String(255), nullable=False)
+    media_type = Column(String(100), nullable=False)
+    size = Column(Integer, nullable=False)
+    sha256 = Column(String(64), nullable=False)
+    content = Column(LargeBinary, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class UnknownTicket(LookupError):
+    """No ticket with this id (e.g. a file for a ticket that was deleted)."""
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file of a ticket; `content` is empty when only the metadata was read."""
+
+    id: str
+    ticket_id: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    content: bytes = b""
+
+    def as_payload(self, console_url: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "filename": self.filename,
+            "media_type": self.media_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "created_at": _iso(self.created_at),
+            "url": attachment_url(console_url, self.id),
+        }
+
+
+def console_url(environ: Optional[dict[str, str]] = None) -> str:
+    """Where coordinators open the console (download links in the webhook payload)."""
+    value = (environ if environ is not None else os.environ).get(CONSOLE_URL_VARIABLE, "")
+    return (value.strip() or DEFAULT_CONSOLE_URL).rstrip("/")
+
+
+def attachment_url(base_url: str, attachment_id: str) -> str:
+    return f"{base_url.rstrip('/')}/api/attachments/{attachment_id}"
+
+
+def _attachment(row: AttachmentRow, with_content: bool) -> Attachment:
+    return Attachment(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        filename=row.filename,
+        media_type=row.media_type,
+        size=row.size,
+        sha256=row.sha256,
+        created_at=row.created_at,
+        content=bytes(row.content) if with_content else b"",
+    )
+
+
 @dataclass(frozen=True)
 class NewTicket:
     kind: str
@@ -89,8 +164,9 @@ class Ticket:
     created_at: datetime
     delivery_attempts: int
     delivered_at: Optional[datetime]
+    attachments: tuple[Attachment, ...] = ()  # metadata only
 
-    def as_payload(self) -> dict[str, Any]:
+    def as_payload(self, console_url: str = DEFAULT_CONSOLE_URL) -> dict[str, Any]:
         """The JSON body sent to the coordinator webhook."""
         return {
             "ticket_id": self.id,
@@ -103,6 +179,7 @@ class Ticket:
             "consent_at": _iso(self.consent_at),
             "transcript_summary": self.transcript_summary,
             "created_at": _iso(self.created_at),
+            "attachments": [a.as_payload(console_url) for a in self.attachments],
         }
 
 
@@ -110,7 +187,7 @@ def _iso(value: Optional[datetime]) -> Optional[str]:
     return value.replace(tzinfo=timezone.utc).isoformat() if value else None
 
 
-def _ticket(row: TicketRow) -> Ticket:
+def _ticket(row: TicketRow, attachments: tuple[Attachment, ...] = ()) -> Ticket:
     return Ticket(
         id=row.id,
         reference=row.reference,
@@ -125,6 +202,7 @@ def _ticket(row: TicketRow) -> Ticket:
         created_at=row.created_at,
         delivery_attempts=row.delivery_attempts,
         delivered_at=row.delivered_at,
+        attachments=attachments,
     )
 
 
@@ -166,9 +244,12 @@ class HandoffStore:
         return _ticket(row)
 
     def get(self, ticket_id: str) -> Optional[Ticket]:
+        """The ticket with its attachments' metadata, or None."""
         with self._sessions() as session:
             row = session.get(TicketRow, ticket_id)
-            return _ticket(row) if row else None
+            if row is None:
+                return None
+        return _ticket(row, tuple(self.attachments(ticket_id)))
 
     def list(self, status: Optional[str] = None, limit: int = 200) -> list[Ticket]:
         query = select(TicketRow).order_by(TicketRow.created_at.desc()).limit(limit)
@@ -244,3 +325,46 @@ class HandoffStore:
                     delivery_attempts=TicketRow.delivery_attempts + 1,
                 )
             )
+
+    # --- attachments ----------------------------------------------------------------
+
+    def add_attachment(
+        self, ticket_id: str, filename: str, media_type: str, content: bytes
+    ) -> Attachment:
+        """Stores a file with its ticket; raises UnknownTicket when there is no such ticket."""
+        now = utcnow()
+        row = AttachmentRow(
+            id=str(uuid.uuid4()),
+            ticket_id=ticket_id,
+            filename=filename[:255] or "attachment",
+            media_type=media_type[:100],
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+            created_at=now,
+        )
+        with self._sessions.begin() as session:
+            if session.get(TicketRow, ticket_id) is None:
+                raise UnknownTicket(ticket_id)
+            session.add(row)
+            session.execute(
+                update(TicketRow).where(TicketRow.id == ticket_id).values(updated_at=now)
+            )
+        return _attachment(row, with_content=False)
+
+    def attachments(self, ticket_id: str) -> List[Attachment]:
+        """The ticket's files, oldest first, without their content."""
+        query = (
+            select(AttachmentRow)
+            .options(defer(AttachmentRow.content))
+            .where(AttachmentRow.ticket_id == ticket_id)
+            .order_by(AttachmentRow.created_at, AttachmentRow.id)
+        )
+        with self._sessions() as session:
+            return [_attachment(row, with_content=False) for row in session.scalars(query)]
+
+    def attachment(self, attachment_id: str) -> Optional[Attachment]:
+        """One file with its content, or None."""
+        with self._sessions() as session:
+            row = session.get(AttachmentRow, attachment_id)
+            return _attachment(row, with_content=True) if row else None

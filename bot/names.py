@@ -33,12 +33,17 @@ BOOKING_INVALID_ATTEMPTS_SLOT: Final = "booking_invalid_attempts"
 # ---- entities -------------------------------------------------------------------------
 LANGUAGE_ENTITY: Final = "language"
 PROCEDURE_ENTITY: Final = "procedure"
+CONTACT_LANGUAGE_ENTITY: Final = "contact_language"
+BOOKING_FIELD_ENTITY: Final = "booking_field"
 
 # ---- forms ----------------------------------------------------------------------------
 BOOKING_FORM: Final = "booking_form"
 
 # ---- intents --------------------------------------------------------------------------
 GREET_INTENT: Final = "greet"
+AFFIRM_INTENT: Final = "affirm"
+DENY_INTENT: Final = "deny"
+BOT_CHALLENGE_INTENT: Final = "bot_challenge"
 REQUEST_HUMAN_INTENT: Final = "request_human"
 REPORT_EMERGENCY_INTENT: Final = "report_emergency"
 BOOK_CONSULTATION_INTENT: Final = "book_consultation"

@@ -2,8 +2,10 @@
 
 Rasa 3.6's validator warns that a response "is not used in any story or rule" when it is
 uttered by a form (`utter_ask_<slot>`) or by a custom action. This check accepts that one
-warning only for responses it can prove are used that way: a form's required slot, or
-the response name written in the action server's code. Every other warning fails.
+warning only for responses it can prove are used that way: a form's required slot, the
+response name written in the action server's code, or a response the patient channels
+endpoint sends for the coordinator console (`COORDINATOR_RESPONSES` in
+bot/channels/patients.py). Every other warning fails.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ def responses_used_outside_stories() -> set[str]:
             used.update(f"utter_ask_{slot}" for slot in form.get("required_slots") or [])
     for path in (ROOT / "actions").glob("*.py"):
         used.update(re.findall(r"[\"'](utter_\w+)[\"']", path.read_text(encoding="utf-8")))
+    used.update(endpoint_responses())
     return used
+
+
+def endpoint_responses() -> set[str]:
+    """The responses the patient channels endpoint renders for the console."""
+    source = (ROOT / "bot" / "channels" / "patients.py").read_text(encoding="utf-8")
+    listed = re.search(r"COORDINATOR_RESPONSES = \((.*?)\)", source, re.S)
+    return set(re.findall(r"[\"'](utter_\w+)[\"']", listed.group(1))) if listed else set()
 
 
 def main() -> int:

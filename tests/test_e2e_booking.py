@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from sqlalchemy import create_engine, text
 
 from tests.support.chat import RestChat
@@ -20,6 +23,11 @@ def tickets_of(bot: RunningBot, sender: str) -> list[dict]:
             {"s": sender},
         )
         return [dict(row._mapping) for row in rows]
+
+
+def form_data(ticket: dict) -> dict:
+    value = ticket["form_data"]
+    return json.loads(value) if isinstance(value, str) else dict(value)
 
 
 def talk(chat: RestChat, steps: list[Step], language: str) -> None:
@@ -42,15 +50,17 @@ def test_booking_in_english_stores_one_ticket_with_consent(bot: RunningBot) -> N
             ("maria.schmidt@example.com", ["utter_ask_contact_language"]),
             ('/affirm{"contact_language": "de"}', ["utter_ask_symptoms"]),
             ("my left eyelid twitches since last year", ["utter_ask_preferred_dates"]),
-            ("next month", ["utter_ask_booking_confirmed"]),
-            ("yes", ["utter_booking_submitted"]),
         ],
         "en",
     )
+    [summary] = chat.send("next month")
+    assert "Country: Germany\n" in summary["text"]  # shown by name, stored as a code
+    talk(chat, [("yes", ["utter_booking_submitted"])], "en")
     [ticket] = tickets_of(bot, chat.sender)
     assert ticket["kind"] == "booking" and ticket["consent_at"] is not None
-    assert '"contact": "maria.schmidt@example.com"' in ticket["form_data"]
-    assert '"contact_language": "de"' in ticket["form_data"]
+    data = form_data(ticket)
+    assert data["contact"] == "maria.schmidt@example.com" and data["contact_language"] == "de"
+    assert data["country"] == "DE" and re.fullmatch(r"\d{4}-\d{2}", data["preferred_dates"])
 
 
 def test_turkish_booking_survives_a_question_and_an_invalid_phone(bot: RunningBot) -> None:
@@ -73,7 +83,9 @@ def test_turkish_booking_survives_a_question_and_an_invalid_phone(bot: RunningBo
         "tr",
     )
     [ticket] = tickets_of(bot, chat.sender)
-    assert '"contact": "+905321234567"' in ticket["form_data"] and ticket["language"] == "tr"
+    data = form_data(ticket)
+    assert data["contact"] == "+905321234567" and ticket["language"] == "tr"
+    assert data["country"] == "TR" and re.fullmatch(r"\d{4}-03", data["preferred_dates"])
 
 
 def test_arabic_booking_with_invalid_email_and_date_then_a_correction(bot: RunningBot) -> None:
@@ -101,7 +113,8 @@ def test_arabic_booking_with_invalid_email_and_date_then_a_correction(bot: Runni
         "ar",
     )
     [ticket] = tickets_of(bot, chat.sender)
-    assert "(SA)" in ticket["form_data"]
+    data = form_data(ticket)
+    assert data["country"] == "SA" and re.fullmatch(r"\d{4}-\d{2}", data["preferred_dates"])
 
 
 def test_refusing_consent_stores_nothing(bot: RunningBot) -> None:
@@ -161,6 +174,22 @@ def test_handoff_asks_consent_then_creates_a_ticket(bot: RunningBot) -> None:
     )
     [ticket] = tickets_of(bot, chat.sender)
     assert ticket["kind"] == "handoff" and ticket["status"] == "new"
+
+
+def test_a_handoff_after_two_misunderstandings_is_a_fallback_ticket(bot: RunningBot) -> None:
+    chat = RestChat(bot.url)
+    assert chat.answers("hello") == [("utter_greet", "en")]
+    talk(
+        chat,
+        [
+            ("🦄🌈", ["utter_ask_rephrase"]),
+            ("ᚠᚢᚦ ᚨᚱ", ["utter_offer_coordinator"]),
+            ("/request_human", ["utter_confirm_handoff"]),
+            ("yes", ["utter_handoff_created"]),
+        ],
+        "en",
+    )
+    assert [t["kind"] for t in tickets_of(bot, chat.sender)] == ["fallback"]
 
 
 def test_emergency_is_sent_to_emergency_services_and_flagged(bot: RunningBot) -> None:

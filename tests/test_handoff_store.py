@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
+
+import pytest
 
 from actions.handoff_store import HandoffStore, NewTicket, utcnow
 
@@ -65,3 +68,55 @@ def test_status_moves_through_the_coordinator_states(database_url: str) -> None:
         store.set_status(ticket.id, status)
         assert store.get(ticket.id).status == status  # type: ignore[union-attr]
     assert [t.id for t in store.list(status="closed")] == [ticket.id]
+
+
+def test_files_belong_to_their_ticket(database_url: str) -> None:
+    from actions.handoff_store import UnknownTicket
+
+    store = HandoffStore(database_url)
+    ticket = store.create(booking())
+    other = store.create(booking("patient-2"))
+    content = b"%PDF-1.4 MRI report"
+    added = store.add_attachment(ticket.id, "mri.pdf", "application/pdf", content)
+    [listed] = store.attachments(ticket.id)
+    assert listed == added and listed.content == b""  # metadata only
+    assert (listed.filename, listed.media_type, listed.size) == ("mri.pdf", "application/pdf", 19)
+    assert listed.sha256 == hashlib.sha256(content).hexdigest()
+    assert store.attachment(added.id).content == content  # type: ignore[union-attr]
+    assert store.attachments(other.id) == [] and store.attachment("no-such-id") is None
+    with pytest.raises(UnknownTicket):
+        store.add_attachment("no-such-ticket", "x.pdf", "application/pdf", b"x")
+
+
+def test_the_webhook_payload_lists_attachments_with_a_console_download_url(
+    database_url: str,
+) -> None:
+    store = HandoffStore(database_url)
+    ticket = store.create(booking())
+    added = store.add_attachment(ticket.id, "scan.png", "image/png", b"\x89PNG")
+    payload = store.get(ticket.id).as_payload("https://console.clinic.example")  # type: ignore[union-attr]
+    assert payload["attachments"] == [
+        {
+            "id": added.id,
+            "filename": "scan.png",
+            "media_type": "image/png",
+            "size": 4,
+            "sha256": hashlib.sha256(b"\x89PNG").hexdigest(),
+            "created_at": payload["attachments"][0]["created_at"],
+            "url": f"https://console.clinic.example/api/attachments/{added.id}",
+        }
+    ]
+
+
+def test_the_console_url_defaults_to_localhost() -> None:
+    from actions.handoff_store import console_url
+
+    assert console_url({}) == "http://localhost:8000"
+    assert console_url({"CONSOLE_PUBLIC_URL": "https://c.example/"}) == "https://c.example"
+
+
+def test_fallback_is_a_ticket_kind(database_url: str) -> None:
+    ticket = HandoffStore(database_url).create(
+        NewTicket(kind="fallback", channel="socketio", sender_id="s-1", language="de")
+    )
+    assert ticket.kind == "fallback"

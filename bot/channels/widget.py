@@ -35,7 +35,9 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketConnectionRefused
 
+from bot.channels.outgoing import DeliveryFailed, Outgoing
 from bot.channels.widget_assets import Asset, widget_assets
+from bot.names import WIDGET_CHANNEL
 from bot.origins import ANY_ORIGIN, configured_origins, origin_allowed
 
 logger = logging.getLogger(__name__)
@@ -123,6 +125,38 @@ def asset_response(request: Request, asset: Asset) -> HTTPResponse:
     return HTTPResponse(body, headers=headers, content_type=asset.content_type)
 
 
+def bot_uttered_payload(message: Outgoing) -> Dict[str, Any]:
+    """What the widget receives for a coordinator's or the bot's own message: an ordinary
+    `bot_uttered` (third-party widgets show it as a bot message) plus `metadata`."""
+    payload: Dict[str, Any] = {"text": message.text}
+    if message.buttons:
+        payload["buttons"] = [dict(b) for b in message.buttons]
+    if message.metadata:
+        payload["metadata"] = dict(message.metadata)
+    return payload
+
+
+class WidgetSender:
+    """`PatientSender` for the widget: emits to the session's room (through Redis to the
+    replica the visitor is connected to, when SOCKETIO_REDIS_URL is set)."""
+
+    def __init__(self, sio: AsyncServer, event: str, namespace: Optional[str]) -> None:
+        self._sio = sio
+        self._event = event
+        self._namespace = namespace
+
+    async def send(self, recipient_id: str, message: Outgoing) -> None:
+        try:
+            await self._sio.emit(
+                self._event,
+                bot_uttered_payload(message),
+                room=recipient_id,
+                namespace=self._namespace,
+            )
+        except Exception as error:  # e.g. Redis down with several replicas
+            raise DeliveryFailed(type(error).__name__) from None
+
+
 class WidgetBlueprint(SocketBlueprint):
     """Attaches socket.io (as Rasa does) and serves the widget's files under `/widget/`."""
 
@@ -162,7 +196,7 @@ class WidgetSocketIOInput(SocketIOInput):
 
     @classmethod
     def name(cls) -> str:
-        return "socketio"
+        return WIDGET_CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> InputChannel:
@@ -208,6 +242,12 @@ class WidgetSocketIOInput(SocketIOInput):
         self.recent_messages = RecentMessages()
         if ANY_ORIGIN in allowed_origins:
             logger.warning("The widget accepts every origin: set BOT_CORS_ORIGINS in production.")
+
+    def patient_sender(self) -> Optional[WidgetSender]:
+        """For the patient channels endpoint (the socket.io server exists once mounted)."""
+        if self.sio is None:
+            return None
+        return WidgetSender(self.sio, self.bot_message_evt, self.namespace)
 
     def blueprint(self, on_new_message: OnNewMessage) -> SocketBlueprint:
         # CORS headers come from Rasa's `--cors` (one place, no duplicate headers);

@@ -10,7 +10,9 @@
 // user_uttered/bot_uttered) and adds to it only through metadata: `language` when the
 // visitor picked one, `message_id` so that a message resent after a network drop is
 // processed once. Bot text is rendered as text; only **bold**, [links](https://…) and bare
-// https:// links become markup.
+// https:// links become markup. A `bot_uttered` whose `metadata.from` is "coordinator" is a
+// person of the clinic's team writing (sent by the coordinator console): shown with their
+// name and the team label above the bubble, in its own style, and kept in the history.
 
 /* exported startHfsWidget */
 function startHfsWidget(io, script, css, LABELS) {
@@ -25,6 +27,7 @@ function startHfsWidget(io, script, css, LABELS) {
   const HOST_ID = "hfs-chat-widget";
   const MAX_HISTORY = 200;
   const MAX_MESSAGE_LENGTH = 1000;
+  const MAX_NAME_LENGTH = 80;
   const TYPING_TIMEOUT_MS = 60000;
   const LINK_PROTOCOLS = ["http:", "https:", "mailto:", "tel:"];
   const LANGUAGE_PAYLOAD = /^\/change_language\{\s*"language"\s*:\s*"([a-z]{2})"\s*\}$/;
@@ -110,6 +113,7 @@ function startHfsWidget(io, script, css, LABELS) {
   }
 
   function isStoredMessage(m) {
+    if (m && m.from === "coordinator") return typeof m.name === "string" && m.name.length > 0;
     return m && (m.from === "user" || m.from === "bot");
   }
 
@@ -195,9 +199,20 @@ function startHfsWidget(io, script, css, LABELS) {
       .filter(function (b) { return b.payload || b.url; });
   }
 
+  function coordinatorName(metadata) {
+    if (!metadata || typeof metadata !== "object" || metadata.from !== "coordinator") return null;
+    const name = typeof metadata.name === "string" ? metadata.name.trim() : "";
+    return name ? name.slice(0, MAX_NAME_LENGTH) : null;
+  }
+
   function botMessage(payload) {
     if (!payload || typeof payload !== "object") return null;
     const message = { from: "bot" };
+    const name = coordinatorName(payload.metadata);
+    if (name) {
+      message.from = "coordinator";
+      message.name = name;
+    }
     if (typeof payload.text === "string" && payload.text.trim()) message.text = payload.text;
     const attachment = payload.attachment;
     let image = typeof payload.image === "string" ? payload.image : null;
@@ -233,8 +248,23 @@ function startHfsWidget(io, script, css, LABELS) {
     return group;
   }
 
+  function senderLine(name) {
+    // "Ayşe · clinic team": the name in a <bdi>, so a Latin name reads right in Arabic
+    const line = el("p", { class: "hfs-sender" });
+    const parts = label("coordinator").split("{name}");
+    parts.forEach(function (part, i) {
+      if (i > 0) line.append(el("bdi", {}, [name]));
+      if (part) line.append(document.createTextNode(part));
+    });
+    return line;
+  }
+
   function messageElement(message, isLast) {
-    const bubble = el("div", { class: "hfs-message hfs-from-" + message.from });
+    const person = message.from === "coordinator";
+    const bubble = el("div", {
+      class: "hfs-message " + (person ? "hfs-from-bot hfs-from-coordinator" : "hfs-from-" + message.from),
+    });
+    if (person) bubble.append(senderLine(message.name));
     if (message.text) {
       const text = el("p", { class: "hfs-text", dir: "auto" });
       renderText(message.text, text);

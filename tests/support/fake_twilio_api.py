@@ -1,5 +1,7 @@
 """A fake Twilio Messages API: a real HTTP server on a loopback port that records the
-messages the bot sends (form posts to /2010-04-01/Accounts/{sid}/Messages.json)."""
+messages the bot sends (form posts to /2010-04-01/Accounts/{sid}/Messages.json) and
+serves the media of incoming messages (GET /media/{name}, with the account's credentials,
+as Twilio's MediaUrl does)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ class FakeTwilioApi:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self._sent: list[dict[str, str]] = []
+        self._media: dict[str, tuple[bytes, str]] = {}
+        self._failures = 0
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -25,6 +29,17 @@ class FakeTwilioApi:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def fail_next_sends(self, count: int) -> None:
+        """The next `count` messages are refused with a 500, as an outage would."""
+        with self._lock:
+            self._failures += count
+
+    def serve_media(self, name: str, content: bytes, content_type: str) -> str:
+        """Serves a file; returns its MediaUrl."""
+        with self._lock:
+            self._media[name] = (content, content_type)
+        return f"{self.base_url}/media/{name}"
 
     def sent_to(self, number: str) -> list[dict[str, str]]:
         with self._lock:
@@ -40,6 +55,9 @@ class FakeTwilioApi:
             def do_POST(self) -> None:
                 fake._handle(self)
 
+            def do_GET(self) -> None:
+                fake._download(self)
+
         return Handler
 
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
@@ -54,7 +72,14 @@ class FakeTwilioApi:
                 request, 401, {"code": 20003, "message": "Authenticate", "status": 401}
             )
         with self._lock:
-            self._sent.append(form)
+            failing = self._failures > 0
+            self._failures -= 1 if failing else 0
+            if not failing:
+                self._sent.append(form)
+        if failing:
+            return self._reply(
+                request, 500, {"code": 20500, "message": "Internal error", "status": 500}
+            )
         sid = "SM" + uuid.uuid4().hex
         self._reply(
             request,
@@ -73,6 +98,23 @@ class FakeTwilioApi:
                 "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
             },
         )
+
+    def _download(self, request: BaseHTTPRequestHandler) -> None:
+        expected = (
+            "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        )
+        with self._lock:
+            media = self._media.get(request.path.removeprefix("/media/"))
+        if request.headers.get("Authorization") != expected:
+            return self._reply(request, 401, {"code": 20003, "message": "Authenticate"})
+        if media is None:
+            return self._reply(request, 404, {"code": 20404, "message": "Not found"})
+        content, content_type = media
+        request.send_response(200)
+        request.send_header("Content-Type", content_type)
+        request.send_header("Content-Length", str(len(content)))
+        request.end_headers()
+        request.wfile.write(content)
 
     @staticmethod
     def _reply(request: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:

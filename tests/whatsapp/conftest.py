@@ -65,6 +65,7 @@ def whatsapp_bot(
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "TWILIO_WHATSAPP_NUMBER": TWILIO_NUMBER,
         "TWILIO_API_BASE_URL": twilio_api.base_url,
+        "RASA_AUTH_TOKEN": "",  # the patient channels endpoint stays off (tests/patients/ turns it on)
     }
     with running_bot(
         tmp_path_factory.mktemp("whatsapp"), SHIPPED_CREDENTIALS, env_extra=environment

@@ -114,7 +114,7 @@ def test_turkish_conversation_end_to_end(whatsapp_bot: RunningBot, graph: FakeGr
     offer = patient.send(text("Türkiye"))
     # the sender's own number is offered, not asked for
     assert [response_of(m) for m in offer] == [("utter_ask_contact_whatsapp", "tr")]
-    assert "+905321234567" in interactive(offer[0])["body"]["text"]
+    assert "+90 532 123 45 67" in interactive(offer[0])["body"]["text"]  # shown formatted
     assert patient.says("evet") == [("utter_ask_contact_language", "tr")]
     assert patient.says("Türkçe") == [("utter_ask_symptoms", "tr")]
     assert patient.says("sol gözümde seğirme var") == [("utter_ask_preferred_dates", "tr")]

@@ -7,8 +7,8 @@ import os
 
 import pytest
 import requests
-import sqlalchemy as sa
 
+from actions.handoff_store import Attachment, HandoffStore, NewTicket
 from tests.support.fake_graph_api import FakeGraphApi
 from tests.support.servers import RunningBot
 from tests.support.whatsapp import (
@@ -24,12 +24,20 @@ from tests.support.whatsapp import (
 from tests.whatsapp.conftest import MEDIA_MAX_BYTES
 
 
-def open_ticket(patient: Patient, ticket_id: str, greeting: str) -> None:
-    """The patient talks to the bot, then a handoff ticket is opened: the tracker gets
-    `handoff_ticket_id`, as the handoff action (issue 4) will set it."""
+def bot_tickets(bot: RunningBot) -> HandoffStore:
+    """The handoff store of the running test bot (tickets and their files)."""
+    return HandoffStore(f"sqlite:///{bot.workdir / 'handoff.db'}")
+
+
+def open_ticket(patient: Patient, greeting: str) -> str:
+    """The patient talks to the bot, then a handoff ticket is opened for the conversation
+    and the tracker gets `handoff_ticket_id`, as the handoff action does."""
     patient.send(text(greeting))
     bot, wa_id = patient.bot, patient.wa_id
-    events = [{"event": "slot", "name": "handoff_ticket_id", "value": ticket_id}]
+    ticket = bot_tickets(bot).create(
+        NewTicket(kind="handoff", channel="whatsapp", sender_id=wa_id, language="en")
+    )
+    events = [{"event": "slot", "name": "handoff_ticket_id", "value": ticket.id}]
     answer = requests.post(
         f"{bot.url}/conversations/{wa_id}/tracker/events",
         params={"token": bot.auth_token},
@@ -37,22 +45,12 @@ def open_ticket(patient: Patient, ticket_id: str, greeting: str) -> None:
         timeout=30,
     )
     answer.raise_for_status()
+    return ticket.id
 
 
-def stored_files(database_url: str, ticket_id: str) -> list[sa.engine.Row]:
-    engine = sa.create_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            return list(
-                connection.execute(
-                    sa.text(
-                        "SELECT * FROM whatsapp_attachments WHERE ticket_id = :ticket ORDER BY id"
-                    ),
-                    {"ticket": ticket_id},
-                )
-            )
-    finally:
-        engine.dispose()
+def stored_files(bot: RunningBot, ticket_id: str) -> list[Attachment]:
+    store = bot_tickets(bot)
+    return [store.attachment(a.id) for a in store.attachments(ticket_id)]  # type: ignore[misc]
 
 
 CANNOT_READ = [
@@ -100,23 +98,23 @@ def test_a_removed_reaction_is_ignored(whatsapp_bot: RunningBot, graph: FakeGrap
 
 
 def test_an_image_is_attached_to_the_patients_ticket(
-    whatsapp_bot: RunningBot, graph: FakeGraphApi, database_url: str
+    whatsapp_bot: RunningBot, graph: FakeGraphApi
 ) -> None:
     patient = Patient(whatsapp_bot, graph, "4915112400003")
-    open_ticket(patient, "HT-1001", "Hallo")
+    ticket = open_ticket(patient, "Hallo")
     content = b"\xff\xd8\xff\xe0" + os.urandom(20_000)
     graph.serve_media("media-jpeg-1", content, "image/jpeg")
 
     replies = patient.send(media("image", "media-jpeg-1", "image/jpeg", caption="Mein MRT-Befund"))
 
     assert [response_of(m) for m in replies] == [("utter_media_attached", "de")]
-    [row] = stored_files(database_url, "HT-1001")
-    assert (row.media_id, row.mime_type, row.size_bytes) == (
-        "media-jpeg-1",
+    [row] = stored_files(whatsapp_bot, ticket)
+    assert (row.filename, row.media_type, row.size) == (
+        "attachment.jpg",
         "image/jpeg",
         len(content),
     )
-    assert bytes(row.content) == content and row.sha256 == hashlib.sha256(content).hexdigest()
+    assert row.content == content and row.sha256 == hashlib.sha256(content).hexdigest()
     lookups = [c for c in graph.calls() if c.path.endswith("/media-jpeg-1")]
     assert lookups and lookups[0].query["phone_number_id"] == ["106540352242922"]
     assert (
@@ -126,16 +124,16 @@ def test_an_image_is_attached_to_the_patients_ticket(
 
 
 def test_a_pdf_report_is_attached_to_the_patients_ticket(
-    whatsapp_bot: RunningBot, graph: FakeGraphApi, database_url: str
+    whatsapp_bot: RunningBot, graph: FakeGraphApi
 ) -> None:
     patient = Patient(whatsapp_bot, graph, "905551240002")
-    open_ticket(patient, "HT-1002", "Merhaba")
+    ticket = open_ticket(patient, "Merhaba")
     graph.serve_media("media-pdf-1", b"%PDF-1.4 MRI report", "application/pdf")
     replies = patient.send(
         media("document", "media-pdf-1", "application/pdf", filename="mr-raporu.pdf")
     )
     assert [response_of(m) for m in replies] == [("utter_media_attached", "tr")]
-    assert [row.filename for row in stored_files(database_url, "HT-1002")] == ["mr-raporu.pdf"]
+    assert [row.filename for row in stored_files(whatsapp_bot, ticket)] == ["mr-raporu.pdf"]
 
 
 @pytest.mark.parametrize(
@@ -151,18 +149,16 @@ def test_a_pdf_report_is_attached_to_the_patients_ticket(
 def test_a_file_that_cannot_be_attached_is_refused_politely(
     whatsapp_bot: RunningBot,
     graph: FakeGraphApi,
-    database_url: str,
     media_id: str,
     served: bytes | None,
     mime_type: str,
     declared_size: int | None,
 ) -> None:
     patient = Patient(whatsapp_bot, graph, f"4915112400{abs(hash(media_id)) % 1000:03d}")
-    ticket = f"HT-{media_id}"
-    open_ticket(patient, ticket, "Hallo")
+    ticket = open_ticket(patient, "Hallo")
     if served is not None:
         graph.serve_media(media_id, served, mime_type, declared_size)
     kind = "document" if mime_type == "application/zip" else "image"
     replies = patient.send(media(kind, media_id, mime_type))
     assert [response_of(m) for m in replies] == [("utter_media_not_attached", "de")]
-    assert stored_files(database_url, ticket) == []
+    assert stored_files(whatsapp_bot, ticket) == []

@@ -11,15 +11,25 @@ from typing import Iterator
 
 import pytest
 
-from bot.channels import whatsapp_store
-from bot.channels.channel_texts import CHANNEL_TEXTS
-from bot.channels.graph_api import GraphApiClient, GraphApiError, MediaTooLarge
-from bot.channels.inbound import MediaOutcome, language_hint, media_payload, menu_choice
-from bot.channels.phone_language import language_for_phone
-from bot.channels.whatsapp import WhatsAppOutput, valid_signature
-from bot.channels.whatsapp_settings import InvalidSettings, load_settings
-from bot.channels.whatsapp_store import (
-    Attachment,
+from bot.channels.inbound import PatientState
+from bot.channels.whatsapp import store as whatsapp_store
+from bot.channels.whatsapp.channel_texts import CHANNEL_TEXTS
+from bot.channels.whatsapp.cloud_api import WhatsAppOutput, valid_signature
+from bot.channels.whatsapp.graph_api import GraphApiClient, GraphApiError, MediaTooLarge
+from bot.channels.whatsapp.inbound import (
+    File,
+    Incoming,
+    Kind,
+    MediaOutcome,
+    file_problem,
+    language_hint,
+    media_payload,
+    menu_choice,
+    user_text,
+)
+from bot.channels.whatsapp.phone_language import language_for_phone
+from bot.channels.whatsapp.settings import InvalidSettings, load_settings
+from bot.channels.whatsapp.store import (
     ChannelStore,
     InMemoryChannelStore,
     SqlChannelStore,
@@ -172,17 +182,8 @@ def test_a_menu_is_used_once(store: ChannelStore) -> None:
 def test_an_old_menu_has_expired(store: ChannelStore, monkeypatch: pytest.MonkeyPatch) -> None:
     store.remember_menu("905321234567", ["/a"])
     later = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(days=2)
-    monkeypatch.setattr(whatsapp_store, "_now", lambda: later)
+    monkeypatch.setattr(whatsapp_store, "utcnow", lambda: later)
     assert store.take_menu("905321234567") == ()
-
-
-def test_attachments_are_kept_per_ticket(store: ChannelStore) -> None:
-    file = Attachment(
-        "HT-1", "m-1", "application/pdf", 3, hashlib.sha256(b"pdf").hexdigest(), b"pdf", "r.pdf"
-    )
-    store.save_attachment(file)
-    assert store.attachments("HT-1") == [file]
-    assert store.attachments("HT-2") == []
 
 
 def test_the_sql_store_keeps_no_phone_number(tmp_path: Path) -> None:
@@ -299,3 +300,47 @@ async def test_a_numbered_menu_is_sent_and_remembered_for_the_patients_answer(
     [sent] = graph.sent_to("905321234567")
     assert sent["text"]["body"].endswith("Lütfen seçtiğiniz seçeneğin numarasını yazın.")
     assert menu_choice("12", store.take_menu("905321234567")) == "/choice_11"
+
+
+# ---- the inbound code both channels share ---------------------------------------------
+
+NO_STATE = PatientState(None, None)
+
+
+@pytest.mark.parametrize(
+    ("incoming", "menu", "expected"),
+    [
+        (Incoming("905321234567", "m1", Kind.TEXT, "2"), ("/a", "/b"), ("/b", None)),
+        (Incoming("whatsapp:+905321234567", "m2", Kind.TEXT, "2"), ("/a", "/b"), ("/b", None)),
+        (Incoming("905321234567", "m3", Kind.PAYLOAD, "/affirm"), (), ("/affirm", None)),
+        (Incoming("905321234567", "m4", Kind.TEXT, "botox?"), (), ("botox?", "tr")),
+        (Incoming("whatsapp:+905321234567", "m5", Kind.TEXT, "botox?"), (), ("botox?", "tr")),
+    ],
+)
+def test_both_channels_turn_a_message_into_the_same_text(
+    incoming: Incoming, menu: tuple[str, ...], expected: tuple[str, str | None]
+) -> None:
+    assert user_text(incoming, NO_STATE, menu) == expected
+
+
+def test_a_file_becomes_the_media_payload_with_the_numbers_language() -> None:
+    incoming = Incoming("whatsapp:+905321234567", "m6", Kind.MEDIA, media_type="image")
+    text, hint = user_text(incoming, NO_STATE, (), MediaOutcome.ATTACHED)
+    assert text == '/out_of_scope{"media_attached": "image", "language": "tr"}' and hint is None
+
+
+@pytest.mark.parametrize(
+    ("file", "problem"),
+    [
+        (File(b"%PDF", "application/pdf"), None),
+        (
+            File(b"%PDF", "application/pdf", expected_sha256=hashlib.sha256(b"%PDF").hexdigest()),
+            None,
+        ),
+        (File(b"%PDF", "application/pdf", expected_sha256="0" * 64), "its SHA-256 does not match"),
+        (File(b"PK", "application/zip"), "type application/zip is not accepted"),
+        (File(b"x" * 11, "image/png"), "larger than 10 bytes"),
+    ],
+)
+def test_a_file_is_checked_before_it_is_attached(file: File, problem: str | None) -> None:
+    assert file_problem(file, {"application/pdf", "image/png"}, 10) == problem

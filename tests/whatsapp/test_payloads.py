@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.whatsapp_payloads import Handling, MalformedDelivery, parse_delivery
+from bot.channels.whatsapp.payloads import Handling, MalformedDelivery, parse_delivery
 from tests.support.whatsapp import (
     PHONE_NUMBER_ID,
     button_reply,

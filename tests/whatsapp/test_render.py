@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.channels.whatsapp_render import (
+from bot.channels.whatsapp.render import (
     BUTTONS_BODY_MAX,
     TEXT_MAX,
     render_message,

@@ -9,6 +9,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
+from actions.handoff_store import HandoffStore, NewTicket
 from tests.support.chat import which_response
 from tests.support.fake_twilio_api import FakeTwilioApi
 from tests.support.servers import RunningBot
@@ -127,3 +128,42 @@ def test_the_same_twilio_message_twice_is_answered_once(
     post(whatsapp_bot, form)
     post(whatsapp_bot, form)
     assert len(replies(twilio_api, sender)) == 1
+
+
+def test_a_pdf_sent_over_twilio_is_attached_to_the_patients_ticket(
+    whatsapp_bot: RunningBot, twilio_api: FakeTwilioApi
+) -> None:
+    sender = "whatsapp:+4915112350009"
+    post(whatsapp_bot, twilio_form(sender, "Hallo"))
+    store = HandoffStore(f"sqlite:///{whatsapp_bot.workdir / 'handoff.db'}")
+    ticket = store.create(
+        NewTicket(kind="handoff", channel="twilio", sender_id=sender, language="de")
+    )
+    requests.post(
+        f"{whatsapp_bot.url}/conversations/{sender}/tracker/events",
+        params={"token": whatsapp_bot.auth_token},
+        json=[{"event": "slot", "name": "handoff_ticket_id", "value": ticket.id}],
+        timeout=30,
+    ).raise_for_status()
+    before = len(twilio_api.sent_to(sender))
+    url = twilio_api.serve_media("ME-report", b"%PDF-1.4 Befund", "application/pdf")
+    form = twilio_form(sender, NumMedia="1", MediaUrl0=url, MediaContentType0="application/pdf")
+    assert post(whatsapp_bot, form).status_code == 200
+    assert [which_response(m["Body"]) for m in replies(twilio_api, sender, before)] == [
+        ("utter_media_attached", "de")
+    ]
+    [attached] = store.attachments(ticket.id)
+    assert (attached.media_type, attached.size) == ("application/pdf", 15)
+    assert store.attachment(attached.id).content == b"%PDF-1.4 Befund"  # type: ignore[union-attr]
+
+
+def test_a_twilio_file_without_a_ticket_is_answered_politely(
+    whatsapp_bot: RunningBot, twilio_api: FakeTwilioApi
+) -> None:
+    sender = "whatsapp:+4915112350010"
+    url = twilio_api.serve_media("ME-photo", b"\xff\xd8\xff", "image/jpeg")
+    form = twilio_form(sender, NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg")
+    assert post(whatsapp_bot, form).status_code == 200
+    assert [which_response(m["Body"].split("\n\n1. ")[0]) for m in replies(twilio_api, sender)] == [
+        ("utter_media_unsupported", "de")
+    ]

@@ -158,3 +158,17 @@ def test_webhook_health_says_configured(whatsapp_bot: RunningBot) -> None:
     assert json.loads(requests.get(whatsapp_bot.url + "/webhooks/twilio/", timeout=10).text)[
         "configured"
     ]
+
+
+def test_the_patient_channels_endpoint_is_off_without_rasa_auth_token(
+    whatsapp_bot: RunningBot,
+) -> None:
+    answer = requests.post(
+        f"{whatsapp_bot.url}/webhooks/patients/send",
+        json={"conversation_id": "x", "message_id": "m-1", "text": "hi"},
+        headers={"Authorization": f"Bearer {whatsapp_bot.auth_token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 503 and answer.json() == {"error": "disabled"}
+    health = requests.get(f"{whatsapp_bot.url}/webhooks/patients/health", timeout=10)
+    assert health.status_code == 200

@@ -5,14 +5,14 @@ Inbound: `GET` answers Meta's verification handshake; `POST` checks the
 (duplicates, e.g. Meta's retries, are dropped), answers 200 at once and processes the
 messages in the background, one patient's messages in arrival order.
 
-Outbound: `WhatsAppOutput` renders Rasa's messages (`whatsapp_render`) and sends them
-through the Graph API (`graph_api`). Settings: `whatsapp_settings`; see docs/whatsapp.md.
+Outbound: `WhatsAppOutput` renders Rasa's messages (`render`) and sends them through the
+Graph API (`graph_api`). Settings: `settings`; what both WhatsApp channels share: `inbound`.
+See docs/whatsapp.md.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import hmac
 import json
@@ -25,20 +25,20 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.channel_texts import channel_texts
-from bot.channels.graph_api import GraphApiClient, GraphApiError, MediaTooLarge
-from bot.channels.inbound import (
+from bot.channels.inbound import PatientState, SenderLocks, anonymous, patient_state
+from bot.channels.outgoing import DeliveryFailed, Outgoing
+from bot.channels.whatsapp.channel_texts import channel_texts
+from bot.channels.whatsapp.graph_api import GraphApiClient, GraphApiError, MediaTooLarge
+from bot.channels.whatsapp.inbound import (
+    File,
+    Incoming,
+    Kind,
     MediaOutcome,
-    PatientState,
-    SenderLocks,
-    anonymous,
-    language_hint,
-    media_payload,
-    menu_choice,
-    patient_state,
+    attach,
+    ticket_store,
+    user_message,
 )
-from bot.channels.phone_language import language_for_phone
-from bot.channels.whatsapp_payloads import (
+from bot.channels.whatsapp.payloads import (
     Delivery,
     Handling,
     InboundMessage,
@@ -46,9 +46,11 @@ from bot.channels.whatsapp_payloads import (
     Media,
     parse_delivery,
 )
-from bot.channels.whatsapp_render import render_message
-from bot.channels.whatsapp_settings import WhatsAppSettings, load_settings
-from bot.channels.whatsapp_store import Attachment, ChannelStore, create_store
+from bot.channels.whatsapp.phone_language import language_for_phone
+from bot.channels.whatsapp.render import Outbound, render_message, template_message
+from bot.channels.whatsapp.settings import WhatsAppSettings, load_settings
+from bot.channels.whatsapp.store import ChannelStore, create_store
+from bot.names import WHATSAPP_CHANNEL
 
 logger = logging.getLogger(__name__)
 
@@ -129,12 +131,39 @@ class WhatsAppOutput(OutputChannel):
         await self.send_response(recipient_id, {"custom": json_message})
 
 
+class CloudApiSender:
+    """Delivers a coordinator's or the bot's own message (`PatientSender`); raises
+    DeliveryFailed when the Graph API refuses it or stays unreachable after retries."""
+
+    def __init__(self, client: GraphApiClient, store: ChannelStore) -> None:
+        self._client = client
+        self._store = store
+
+    async def send(self, recipient_id: str, message: Outgoing) -> None:
+        if message.template is not None:
+            template = message.template
+            outbound = [template_message(template.name, template.language, template.parameters)]
+        else:
+            rasa_message = {"text": message.text, "buttons": list(message.buttons)}
+            outbound = render_message(rasa_message, message.language)
+        await self._send_all(recipient_id, outbound)
+
+    async def _send_all(self, recipient_id: str, outbound: list[Outbound]) -> None:
+        for part in outbound:
+            try:
+                await asyncio.to_thread(self._client.send_message, recipient_id, part.body)
+            except GraphApiError as error:
+                raise DeliveryFailed(f"status={error.status} code={error.code}") from None
+            if part.menu:
+                await asyncio.to_thread(self._store.remember_menu, recipient_id, part.menu)
+
+
 class WhatsAppInput(InputChannel):
     """Meta's WhatsApp Cloud API webhook."""
 
     @classmethod
     def name(cls) -> str:
-        return "whatsapp"
+        return WHATSAPP_CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> InputChannel:
@@ -167,6 +196,12 @@ class WhatsAppInput(InputChannel):
         if self._client is None or self._store is None:
             return None
         return WhatsAppOutput(self._client, self._store)
+
+    def patient_sender(self) -> CloudApiSender | None:
+        """For the patient channels endpoint; None while the channel is not configured."""
+        if self._client is None or self._store is None:
+            return None
+        return CloudApiSender(self._client, self._store)
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("whatsapp_webhook", __name__)
@@ -308,43 +343,34 @@ class WhatsAppInput(InputChannel):
         self, message: InboundMessage, state: PatientState, output: WhatsAppOutput
     ) -> UserMessage:
         assert self._store is not None
-        metadata: dict[str, Any] = {
-            "whatsapp": {
-                "wa_id": message.wa_id,
-                "profile_name": message.profile_name,
-                "message_type": message.message_type,
-            }
+        details: dict[str, Any] = {
+            "wa_id": message.wa_id,
+            "profile_name": message.profile_name,
+            "message_type": message.message_type,
         }
-        menu = await asyncio.to_thread(self._store.take_menu, message.wa_id)
-        if message.handling is Handling.TEXT:
-            text = menu_choice(message.text or "", menu) or message.text or ""
-            hint = (
-                None if text.startswith("/") else language_hint(message.wa_id, state.language, text)
-            )
-            if hint:
-                metadata["language"] = hint
-        elif message.handling is Handling.PAYLOAD:
-            text = message.payload or ""
-        else:
-            outcome = MediaOutcome.UNSUPPORTED
-            if message.media is not None and state.ticket_id is not None:
-                outcome = await asyncio.to_thread(self._attach, message.media, state.ticket_id)
-            if message.media is not None and message.media.caption:
-                metadata["whatsapp"]["caption"] = message.media.caption
-            hint = language_hint(message.wa_id, state.language)
-            text = media_payload(outcome, message.message_type, hint)
-        return UserMessage(
-            text,
-            output,
-            message.wa_id,
-            input_channel=self.name(),
-            message_id=message.message_id,
-            metadata=metadata,
+        kind = {Handling.TEXT: Kind.TEXT, Handling.PAYLOAD: Kind.PAYLOAD}.get(
+            message.handling, Kind.MEDIA
         )
+        outcome = MediaOutcome.UNSUPPORTED
+        if kind is Kind.MEDIA and message.media is not None:
+            if state.ticket_id is not None:
+                outcome = await asyncio.to_thread(self._attach, message.media, state.ticket_id)
+            if message.media.caption:
+                details["caption"] = message.media.caption
+        incoming = Incoming(
+            sender_id=message.wa_id,
+            message_id=message.message_id,
+            kind=kind,
+            text=(message.payload if kind is Kind.PAYLOAD else message.text) or "",
+            media_type=message.message_type,
+            metadata={WHATSAPP_CHANNEL: details},
+        )
+        menu = await asyncio.to_thread(self._store.take_menu, message.wa_id)
+        return user_message(incoming, state, menu, output, self.name(), outcome)
 
     def _attach(self, media: Media, ticket_id: str) -> MediaOutcome:
         """Downloads a file and attaches it to the patient's ticket (runs in a thread)."""
-        assert self.settings is not None and self._client is not None and self._store is not None
+        assert self.settings is not None and self._client is not None
         limit = self.settings.media_max_bytes
         try:
             info = self._client.media_info(media.media_id)
@@ -361,26 +387,5 @@ class WhatsAppInput(InputChannel):
         except GraphApiError as error:
             logger.warning("WhatsApp file not attached: %s", error)
             return MediaOutcome.NOT_ATTACHED
-        digest = hashlib.sha256(content).digest()
-        expected = info.sha256 or media.sha256
-        if expected and expected not in {digest.hex(), base64.b64encode(digest).decode("ascii")}:
-            logger.warning("WhatsApp file not attached: its SHA-256 does not match.")
-            return MediaOutcome.NOT_ATTACHED
-        self._store.save_attachment(
-            Attachment(
-                ticket_id,
-                media.media_id,
-                mime_type,
-                len(content),
-                digest.hex(),
-                content,
-                media.filename,
-            )
-        )
-        logger.info(
-            "WhatsApp file attached to ticket %s (%s, %d bytes).",
-            ticket_id,
-            mime_type,
-            len(content),
-        )
-        return MediaOutcome.ATTACHED
+        file = File(content, mime_type, media.filename, info.sha256 or media.sha256)
+        return attach(ticket_store, ticket_id, file, self.settings.media_types, limit)

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final, Mapping, Sequence
 
-from bot.channels.channel_texts import channel_texts
+from bot.channels.whatsapp.channel_texts import channel_texts
 
 TEXT_MAX: Final = 4096
 BUTTONS_BODY_MAX: Final = 1024
@@ -230,3 +230,13 @@ def _numbered_menu(text: str, choices: Sequence[Choice], language: str) -> list[
 
 def _text(text: str) -> Outbound:
     return Outbound({"type": "text", "text": {"body": text, "preview_url": False}})
+
+
+def template_message(name: str, language: str, parameters: Sequence[str]) -> Outbound:
+    """A template message (the only kind allowed outside the 24-hour window)."""
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if parameters:
+        template["components"] = [
+            {"type": "body", "parameters": [{"type": "text", "text": p} for p in parameters]}
+        ]
+    return Outbound({"type": "template", "template": template})

@@ -1,5 +1,6 @@
-"""What the WhatsApp channel must remember: processed message ids (Meta retries
-deliveries), the numbered menu a patient may answer, and files attached to requests.
+"""What the WhatsApp channels must remember: processed message ids (Meta and Twilio retry
+deliveries) and the numbered menu a patient may answer. Files a patient sends belong to
+their ticket and live in the handoff store (`actions/handoff_store.py`).
 
 In memory by default (one process, forgotten on restart); in SQL tables when
 `WHATSAPP_DATABASE_URL` is set (PostgreSQL in production, shared by every replica and
@@ -13,26 +14,16 @@ import hashlib
 import json
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from actions.handoff_store import utcnow
+
 PROCESSED_RETENTION = dt.timedelta(days=14)  # Meta stops retrying a delivery long before
 MENU_VALIDITY = dt.timedelta(hours=24)  # WhatsApp's customer-service window
 PRUNE_EVERY = 500  # claims between two clean-ups of old message ids
-
-
-@dataclass(frozen=True)
-class Attachment:
-    ticket_id: str
-    media_id: str
-    mime_type: str
-    size_bytes: int
-    sha256: str
-    content: bytes
-    filename: str | None = None
 
 
 class ChannelStore(Protocol):
@@ -45,29 +36,18 @@ class ChannelStore(Protocol):
     def take_menu(self, wa_id: str) -> tuple[str, ...]:
         """The patient's pending menu (empty if none or expired); it is used up."""
 
-    def save_attachment(self, attachment: Attachment) -> None: ...
-
-    def attachments(self, ticket_id: str) -> list[Attachment]: ...
-
 
 def contact_key(wa_id: str) -> str:
     return hashlib.sha256(wa_id.encode("utf-8")).hexdigest()
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 class InMemoryChannelStore:
     """Bounded, per process: enough for `make run` and a single replica without a database."""
 
-    def __init__(
-        self, max_messages: int = 50_000, max_menus: int = 10_000, max_files: int = 200
-    ) -> None:
+    def __init__(self, max_messages: int = 50_000, max_menus: int = 10_000) -> None:
         self._messages: OrderedDict[str, None] = OrderedDict()
         self._menus: OrderedDict[str, tuple[dt.datetime, tuple[str, ...]]] = OrderedDict()
-        self._files: list[Attachment] = []
-        self._max_messages, self._max_menus, self._max_files = max_messages, max_menus, max_files
+        self._max_messages, self._max_menus = max_messages, max_menus
         self._lock = threading.Lock()
 
     def claim_message(self, message_id: str) -> bool:
@@ -82,7 +62,7 @@ class InMemoryChannelStore:
 
     def remember_menu(self, wa_id: str, payloads: Sequence[str]) -> None:
         with self._lock:
-            self._menus[contact_key(wa_id)] = (_now(), tuple(payloads))
+            self._menus[contact_key(wa_id)] = (utcnow(), tuple(payloads))
             self._menus.move_to_end(contact_key(wa_id))
             while len(self._menus) > self._max_menus:
                 self._menus.popitem(last=False)
@@ -90,15 +70,7 @@ class InMemoryChannelStore:
     def take_menu(self, wa_id: str) -> tuple[str, ...]:
         with self._lock:
             created, payloads = self._menus.pop(contact_key(wa_id), (dt.datetime.min, ()))
-        return payloads if _now() - created <= MENU_VALIDITY else ()
-
-    def save_attachment(self, attachment: Attachment) -> None:
-        with self._lock:
-            self._files = [*self._files, attachment][-self._max_files :]
-
-    def attachments(self, ticket_id: str) -> list[Attachment]:
-        with self._lock:
-            return [a for a in self._files if a.ticket_id == ticket_id]
+        return payloads if utcnow() - created <= MENU_VALIDITY else ()
 
 
 _metadata = sa.MetaData()
@@ -115,19 +87,6 @@ pending_menus = sa.Table(
     sa.Column("payloads", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
-attachments_table = sa.Table(
-    "whatsapp_attachments",
-    _metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("ticket_id", sa.String(64), nullable=False, index=True),
-    sa.Column("media_id", sa.String(255), nullable=False),
-    sa.Column("mime_type", sa.String(100), nullable=False),
-    sa.Column("filename", sa.String(255)),
-    sa.Column("size_bytes", sa.Integer, nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
-    sa.Column("content", sa.LargeBinary, nullable=False),
-    sa.Column("received_at", sa.DateTime, nullable=False),
-)
 
 
 class SqlChannelStore:
@@ -143,7 +102,7 @@ class SqlChannelStore:
         try:
             with self._engine.begin() as connection:
                 connection.execute(
-                    processed_messages.insert().values(message_id=message_id, received_at=_now())
+                    processed_messages.insert().values(message_id=message_id, received_at=utcnow())
                 )
         except IntegrityError:
             return False
@@ -156,7 +115,7 @@ class SqlChannelStore:
             connection.execute(pending_menus.delete().where(pending_menus.c.contact_key == key))
             connection.execute(
                 pending_menus.insert().values(
-                    contact_key=key, payloads=json.dumps(list(payloads)), created_at=_now()
+                    contact_key=key, payloads=json.dumps(list(payloads)), created_at=utcnow()
                 )
             )
 
@@ -171,44 +130,9 @@ class SqlChannelStore:
             if row is None:
                 return ()
             connection.execute(pending_menus.delete().where(pending_menus.c.contact_key == key))
-        if _now() - row.created_at > MENU_VALIDITY:
+        if utcnow() - row.created_at > MENU_VALIDITY:
             return ()
         return tuple(str(p) for p in json.loads(row.payloads))
-
-    def save_attachment(self, attachment: Attachment) -> None:
-        with self._engine.begin() as connection:
-            connection.execute(
-                attachments_table.insert().values(
-                    ticket_id=attachment.ticket_id,
-                    media_id=attachment.media_id,
-                    mime_type=attachment.mime_type,
-                    filename=attachment.filename,
-                    size_bytes=attachment.size_bytes,
-                    sha256=attachment.sha256,
-                    content=attachment.content,
-                    received_at=_now(),
-                )
-            )
-
-    def attachments(self, ticket_id: str) -> list[Attachment]:
-        with self._engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(attachments_table)
-                .where(attachments_table.c.ticket_id == ticket_id)
-                .order_by(attachments_table.c.id)
-            ).all()
-        return [
-            Attachment(
-                r.ticket_id,
-                r.media_id,
-                r.mime_type,
-                r.size_bytes,
-                r.sha256,
-                bytes(r.content),
-                r.filename,
-            )
-            for r in rows
-        ]
 
     def dispose(self) -> None:
         self._engine.dispose()
@@ -221,7 +145,7 @@ class SqlChannelStore:
         with self._engine.begin() as connection:
             connection.execute(
                 processed_messages.delete().where(
-                    processed_messages.c.received_at < _now() - PROCESSED_RETENTION
+                    processed_messages.c.received_at < utcnow() - PROCESSED_RETENTION
                 )
             )
 
