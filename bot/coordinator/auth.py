@@ -59,10 +59,12 @@ def same_token(expected: str, given: str | None) -> bool:
 
 @dataclass
 class LoginRateLimit:
-    """At most `attempts` failed sign-ins per `window` seconds, counted separately per user
-    name and per client address (in this process: one console process per clinic)."""
+    """At most `attempts` failed sign-ins per `window` seconds per user name, and
+    `address_attempts` per client address (a team behind one office NAT shares an address).
+    Counted in this process: one console process per clinic."""
 
     attempts: int = 5
+    address_attempts: int = 20
     window: float = 300.0
     clock: Callable[[], float] = time.monotonic
     _failures: dict[str, Deque[float]] = field(default_factory=lambda: defaultdict(deque))
@@ -74,8 +76,9 @@ class LoginRateLimit:
         return failures
 
     def blocked(self, username: str, address: str) -> bool:
-        return any(
-            len(self._recent(key)) >= self.attempts for key in (f"u:{username}", f"a:{address}")
+        return (
+            len(self._recent(f"u:{username}")) >= self.attempts
+            or len(self._recent(f"a:{address}")) >= self.address_attempts
         )
 
     def failed(self, username: str, address: str) -> None:
