@@ -196,3 +196,12 @@ def test_secure_cookie_when_configured_and_sessions_expire(tmp_path_factory: pyt
         assert requests.get(console.url + "/api/me", cookies={"hfs_console": token}, timeout=10).status_code == 200
         time.sleep(2.5)  # CONSOLE_SESSION_HOURS=0.0006: about 2.2 s
         assert requests.get(console.url + "/api/me", cookies={"hfs_console": token}, timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize("path", USER_PAGES[1:] + ADMIN_PAGES)
+def test_every_page_renders_for_an_admin(fake_setup: ConsoleSetup, path: str) -> None:
+    admin = fake_setup.admin()
+    admin.post("/api/users", {"username": "pagecheck"})  # something in the audit log
+    response = admin.get(path)
+    assert response.status_code == 200, response.text[:500]
+    assert "<title>" in response.text
