@@ -23,7 +23,7 @@ from bot.coordinator.config import Settings
 from bot.coordinator.live import Hub, LiveEvent
 from bot.coordinator.rasa_client import RasaClient, RasaError, RasaUnavailable
 from bot.coordinator.store import ConsoleStore, OutboxMessage, User, iso, new_message_id, utcnow
-from bot.coordinator.transcript import is_paused, latest_channel, patient_language, turns
+from bot.coordinator.transcript import fill, is_paused, latest_channel, patient_language, turns
 from bot.coordinator.translation import Translator
 from bot.coordinator.window import whatsapp_window
 from bot.languages import DEFAULT_LANGUAGE
@@ -210,7 +210,9 @@ class Console:
                     if translated:
                         turn["machine_translation"] = translated
         hold = self.store.hold(conversation_id)
-        outbox = [m.public() for m in self.store.outbox_for(conversation_id)]
+        outbox = [
+            self._preview(m.public(), m, user) for m in self.store.outbox_for(conversation_id)
+        ]
         attachments = self.attachments.for_tickets([t.id for t in tickets])
         now = utcnow()
         return {
@@ -234,6 +236,23 @@ class Console:
             "attachments": [a.as_json() for a in attachments],
             "window": whatsapp_window(events, datetime.now(timezone.utc)).as_json(),
         }
+
+    @staticmethod
+    def _preview(public: dict[str, Any], message: OutboxMessage, user: User) -> dict[str, Any]:
+        """A bot-spoken notice not delivered yet: its text in the coordinator's language."""
+        response = message.payload.get("response")
+        if not public.get("text") and response:
+            variants = content.domain_responses().get(str(response), {})
+            text = variants.get(user.language) or variants.get("en")
+            public["text"] = (
+                fill(text, message.payload.get("variables") or {}) if text else response
+            )
+        template = message.payload.get("whatsapp_template")
+        if not public.get("text") and template:
+            public["text"] = f"[{template.get('name')}] " + ", ".join(
+                template.get("parameters") or []
+            )
+        return public
 
     def replies_for(self, user: User) -> list[dict[str, str]]:
         return [

@@ -27,7 +27,9 @@ class ConsoleClient:
         self.csrf = ""
 
     def login(self, username: str, password: str) -> requests.Response:
-        response = self.http.post(f"{self.url}/api/login", json={"username": username, "password": password}, timeout=10)
+        response = self.http.post(
+            f"{self.url}/api/login", json={"username": username, "password": password}, timeout=10
+        )
         if response.status_code == 200:
             self.csrf = response.json()["csrf_token"]
         return response
@@ -35,9 +37,18 @@ class ConsoleClient:
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.http.get(self.url + path, timeout=30, allow_redirects=False, **kwargs)
 
-    def post(self, path: str, body: Any = None, csrf: str | None = None, **kwargs: Any) -> requests.Response:
+    def post(
+        self, path: str, body: Any = None, csrf: str | None = None, **kwargs: Any
+    ) -> requests.Response:
         headers = {"X-CSRF-Token": self.csrf if csrf is None else csrf}
-        return self.http.post(self.url + path, json={} if body is None else body, headers=headers, timeout=60, allow_redirects=False, **kwargs)
+        return self.http.post(
+            self.url + path,
+            json={} if body is None else body,
+            headers=headers,
+            timeout=60,
+            allow_redirects=False,
+            **kwargs,
+        )
 
 
 @dataclass
@@ -54,13 +65,29 @@ class ConsoleSetup:
         assert client.login(ADMIN, ADMIN_PASSWORD).status_code == 200
         return client
 
-    def user(self, username: str, role: str = "coordinator", language: str = "en", name: str = "") -> ConsoleClient:
+    def user(
+        self, username: str, role: str = "coordinator", language: str = "en", name: str = ""
+    ) -> ConsoleClient:
         """A new user added by the admin, who then chooses their own password."""
-        created = self.admin().post("/api/users", {"username": username, "role": role, "language": language, "display_name": name or username.title()})
+        created = self.admin().post(
+            "/api/users",
+            {
+                "username": username,
+                "role": role,
+                "language": language,
+                "display_name": name or username.title(),
+            },
+        )
         assert created.status_code == 201, created.text
         client = self.client()
         assert client.login(username, created.json()["one_time_password"]).status_code == 200
-        changed = client.post("/api/account", {"current_password": created.json()["one_time_password"], "new_password": f"{username}-password-1"})
+        changed = client.post(
+            "/api/account",
+            {
+                "current_password": created.json()["one_time_password"],
+                "new_password": f"{username}-password-1",
+            },
+        )
         assert changed.status_code == 200, changed.text
         client = self.client()
         assert client.login(username, f"{username}-password-1").status_code == 200
@@ -76,14 +103,17 @@ def fake_setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSetu
     workdir = tmp_path_factory.mktemp("console")
     handoff_url = f"sqlite:///{workdir / 'handoff.db'}"
     tickets = HandoffStore(handoff_url)
-    with running_fake_rasa(TOKEN) as fake, running_console(
-        workdir,
-        fake.url,
-        TOKEN,
-        handoff_url,
-        f"sqlite:///{workdir / 'tracker.db'}",
-        {**console_env(), "CONSOLE_WAITING_NOTICE_MINUTES": "0.05"},
-    ) as console:
+    with (
+        running_fake_rasa(TOKEN) as fake,
+        running_console(
+            workdir,
+            fake.url,
+            TOKEN,
+            handoff_url,
+            f"sqlite:///{workdir / 'tracker.db'}",
+            {**console_env(), "CONSOLE_WAITING_NOTICE_MINUTES": "0.05"},
+        ) as console,
+    ):
         yield ConsoleSetup(console, tickets, fake)
 
 

@@ -30,7 +30,14 @@ TR = {"language": "tr"}
 def setup(bot: RunningBot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSetup]:
     workdir = tmp_path_factory.mktemp("console-browser")
     handoff = f"sqlite:///{bot.workdir / 'handoff.db'}"
-    with running_console(workdir, bot.url, bot.auth_token, handoff, f"sqlite:///{bot.workdir / 'tracker.db'}", console_env()) as console:
+    with running_console(
+        workdir,
+        bot.url,
+        bot.auth_token,
+        handoff,
+        f"sqlite:///{bot.workdir / 'tracker.db'}",
+        console_env(),
+    ) as console:
         yield ConsoleSetup(console, HandoffStore(handoff))
 
 
@@ -67,7 +74,9 @@ def new_context(browser: Browser, viewport: dict[str, int], **extra: object) -> 
     return browser.new_context(viewport=viewport, locale="en-US", **extra)  # type: ignore[arg-type]
 
 
-def test_coordinator_takes_over_a_widget_patient_live(browser: Browser, bot: RunningBot, setup: ConsoleSetup, selin: str) -> None:
+def test_coordinator_takes_over_a_widget_patient_live(
+    browser: Browser, bot: RunningBot, setup: ConsoleSetup, selin: str
+) -> None:
     context = new_context(browser, DESKTOP)
     page = context.new_page()
     errors: list[str] = []
@@ -88,8 +97,12 @@ def test_coordinator_takes_over_a_widget_patient_live(browser: Browser, bot: Run
 
     ticket.click()
     page.wait_for_url(f"**/conversations/{chat.sender}")
-    expect(page.locator("#transcript .from-patient").first).to_contain_text("bir insanla konuşmak istiyorum")
-    expect(page.locator("#transcript .from-patient .topic").first).to_contain_text("Asks for a person")
+    expect(page.locator("#transcript .from-patient").first).to_contain_text(
+        "bir insanla konuşmak istiyorum"
+    )
+    expect(page.locator("#transcript .from-patient .topic").first).to_contain_text(
+        "Asks for a person"
+    )
     expect(page.locator("#transcript .from-bot .translation").first).to_be_visible()
     shot(page, "conversation-desktop")
 
@@ -99,13 +112,17 @@ def test_coordinator_takes_over_a_widget_patient_live(browser: Browser, bot: Run
     sent = time.monotonic()
     assert chat.send("botoks işe yarıyor mu") == []  # the bot is silent
     expect(page.locator("#transcript .from-patient")).to_have_count(count + 1, timeout=15_000)
-    print(f"patient message on the coordinator's screen after {(time.monotonic() - sent) * 1000:.0f} ms")
+    print(
+        f"patient message on the coordinator's screen after {(time.monotonic() - sent) * 1000:.0f} ms"
+    )
     expect(page.locator("#transcript .from-patient").last).to_contain_text("Botox injections")
 
     page.select_option("#reply-select", "call_tomorrow")
     page.click("#reply-form button[type=submit]")
     # sent, or (without the patient channels endpoint in this Rasa) queued with the reason
-    expect(page.locator("#transcript .from-coordinator").last).to_contain_text("Konuyu görüşmek için sizi yarın arayacağım")
+    expect(page.locator("#transcript .from-coordinator").last).to_contain_text(
+        "Konuyu görüşmek için sizi yarın arayacağım"
+    )
     shot(page, "conversation-reply-desktop")
 
     page.set_viewport_size(PHONE)
@@ -131,7 +148,9 @@ def violations(page: Page) -> list[dict[str, object]]:
     return [v for v in found if v["impact"] in ("serious", "critical")]
 
 
-def test_every_console_page_passes_axe(browser: Browser, bot: RunningBot, setup: ConsoleSetup) -> None:
+def test_every_console_page_passes_axe(
+    browser: Browser, bot: RunningBot, setup: ConsoleSetup
+) -> None:
     chat = RestChat(bot.url)
     chat.answers("bir insanla konuşmak istiyorum", TR)
     chat.answers("evet", TR)
@@ -141,10 +160,20 @@ def test_every_console_page_passes_axe(browser: Browser, bot: RunningBot, setup:
     page.goto(setup.console.url + "/login")
     assert violations(page) == [], "login"
     sign_in(page, setup.console.url, "admin", "admin-password-123")
-    pages = ["/queue", f"/conversations/{chat.sender}", "/account", "/stats", "/users", "/audit", "/privacy"]
+    pages = [
+        "/queue",
+        f"/conversations/{chat.sender}",
+        "/account",
+        "/stats",
+        "/users",
+        "/audit",
+        "/privacy",
+    ]
     for path in pages:
         page.goto(setup.console.url + path)
-        page.wait_for_load_state("networkidle") if path != "/queue" and not path.startswith("/conv") else page.wait_for_timeout(1500)
+        page.wait_for_load_state("networkidle") if path != "/queue" and not path.startswith(
+            "/conv"
+        ) else page.wait_for_timeout(1500)
         assert violations(page) == [], path
         if path in ("/stats", "/users", "/audit", "/privacy"):
             shot(page, path.strip("/") + "-desktop")
@@ -179,5 +208,12 @@ def test_widget_demo_page_passes_axe(browser: Browser, bot: RunningBot) -> None:
 
 
 def test_screenshots_are_where_the_doc_expects_them() -> None:
-    for name in ("queue-desktop", "queue-new-ticket-desktop", "conversation-desktop", "conversation-reply-desktop", "conversation-phone", "queue-phone"):
+    for name in (
+        "queue-desktop",
+        "queue-new-ticket-desktop",
+        "conversation-desktop",
+        "conversation-reply-desktop",
+        "conversation-phone",
+        "queue-phone",
+    ):
         assert Path(DOC_IMAGES / f"console-{name}.png").exists(), name

@@ -17,7 +17,14 @@ def run(db: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.coordinator", *args],
         cwd=ROOT,
-        env=test_environment({"CONSOLE_DB_URL": f"sqlite:///{db}", "CONSOLE_ADMIN_USER": "", "CONSOLE_ADMIN_PASSWORD": "", **env}),
+        env=test_environment(
+            {
+                "CONSOLE_DB_URL": f"sqlite:///{db}",
+                "CONSOLE_ADMIN_USER": "",
+                "CONSOLE_ADMIN_PASSWORD": "",
+                **env,
+            }
+        ),
         capture_output=True,
         text=True,
         timeout=60,
@@ -32,11 +39,18 @@ def one_time_password(output: str) -> str:
 
 def test_users_add_list_disable_enable_reset(tmp_path: Path) -> None:
     db = tmp_path / "console.db"
-    added = run(db, "users", "add", "Zeynep", "--role", "admin", "--language", "tr", "--name", "Zeynep")
+    added = run(
+        db, "users", "add", "Zeynep", "--role", "admin", "--language", "tr", "--name", "Zeynep"
+    )
     assert added.returncode == 0, added.stderr
     password = one_time_password(added.stdout)
     user = ConsoleStore(f"sqlite:///{db}").user("zeynep")
-    assert user is not None and user.role == "admin" and user.language == "tr" and user.must_change_password
+    assert (
+        user is not None
+        and user.role == "admin"
+        and user.language == "tr"
+        and user.must_change_password
+    )
     assert auth.verify_password(user.password_hash, password)
     assert password not in db.read_bytes().decode("latin-1")  # only its argon2 hash is stored
     assert run(db, "users", "add", "zeynep").returncode == 1  # exists
@@ -46,7 +60,9 @@ def test_users_add_list_disable_enable_reset(tmp_path: Path) -> None:
     reset = run(db, "users", "reset", "zeynep")
     assert reset.returncode == 0
     fresh = ConsoleStore(f"sqlite:///{db}").user("zeynep")
-    assert fresh is not None and auth.verify_password(fresh.password_hash, one_time_password(reset.stdout))
+    assert fresh is not None and auth.verify_password(
+        fresh.password_hash, one_time_password(reset.stdout)
+    )
     assert not auth.verify_password(fresh.password_hash, password)
     assert run(db, "users", "reset", "nobody").returncode == 1
     assert run(db, "users", "add", "bad name!").returncode == 2
@@ -63,7 +79,9 @@ def test_first_start_prints_a_one_time_password_once(tmp_path: Path) -> None:
 
 def test_admin_from_the_environment_when_absent(tmp_path: Path) -> None:
     db = tmp_path / "console.db"
-    result = run(db, "bootstrap", CONSOLE_ADMIN_USER="chief", CONSOLE_ADMIN_PASSWORD="a-strong-password")
+    result = run(
+        db, "bootstrap", CONSOLE_ADMIN_USER="chief", CONSOLE_ADMIN_PASSWORD="a-strong-password"
+    )
     assert result.stdout == ""
     chief = ConsoleStore(f"sqlite:///{db}").user("chief")
     assert chief is not None and chief.is_admin and not chief.must_change_password

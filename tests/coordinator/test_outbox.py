@@ -30,11 +30,25 @@ def ayse(fake_setup: ConsoleSetup) -> ConsoleClient:
     return fake_setup.user("ayse", language="tr", name="Ayşe")
 
 
-def new_conversation(setup: ConsoleSetup, channel: str = "socketio", language: str = "tr", age: float = 10, kind: str = "handoff") -> str:
+def new_conversation(
+    setup: ConsoleSetup,
+    channel: str = "socketio",
+    language: str = "tr",
+    age: float = 10,
+    kind: str = "handoff",
+) -> str:
     conversation_id = f"{channel}-{uuid.uuid4().hex[:10]}"
     assert setup.fake is not None
     setup.fake.seed(conversation_id, channel, language, age)
-    setup.tickets.create(NewTicket(kind=kind, channel=channel, sender_id=conversation_id, language=language, form_data={"country": "DE"}))
+    setup.tickets.create(
+        NewTicket(
+            kind=kind,
+            channel=channel,
+            sender_id=conversation_id,
+            language=language,
+            form_data={"country": "DE"},
+        )
+    )
     return conversation_id
 
 
@@ -43,7 +57,9 @@ def delivered(setup: ConsoleSetup, conversation_id: str) -> list[dict[str, Any]]
     return [d for d in setup.fake.delivered if d["conversation_id"] == conversation_id]
 
 
-def test_takeover_pauses_the_bot_and_tells_the_patient_who_joined(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_takeover_pauses_the_bot_and_tells_the_patient_who_joined(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup)
     response = ayse.post(f"/api/conversations/{conversation_id}/takeover")
     assert response.status_code == 200, response.text
@@ -54,13 +70,21 @@ def test_takeover_pauses_the_bot_and_tells_the_patient_who_joined(fake_setup: Co
     assert joined["variables"] == {"coordinator_name": "Ayşe"}
     view = ayse.get(f"/api/conversations/{conversation_id}").json()
     assert view["paused"] is True and view["held_by"] == "ayse"
-    ticket = next(t for t in ayse.get("/api/tickets").json()["tickets"] if t["conversation_id"] == conversation_id)
+    ticket = next(
+        t
+        for t in ayse.get("/api/tickets").json()["tickets"]
+        if t["conversation_id"] == conversation_id
+    )
     assert ticket["assignee"] == "ayse"
 
 
-def test_free_text_reaches_the_patient_marked_as_from_the_coordinator(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_free_text_reaches_the_patient_marked_as_from_the_coordinator(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup)
-    response = ayse.post(f"/api/conversations/{conversation_id}/messages", {"text": "Merhaba, ben Ayşe."})
+    response = ayse.post(
+        f"/api/conversations/{conversation_id}/messages", {"text": "Merhaba, ben Ayşe."}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "sent"
     joined, message = delivered(fake_setup, conversation_id)  # writing took over implicitly
@@ -68,61 +92,99 @@ def test_free_text_reaches_the_patient_marked_as_from_the_coordinator(fake_setup
     assert message["text"] == "Merhaba, ben Ayşe."
     assert message["sender"] == {"role": "coordinator", "name": "Ayşe"}
     turns = ayse.get(f"/api/conversations/{conversation_id}").json()["turns"]
-    assert turns[-1] == {**turns[-1], "role": "coordinator", "text": "Merhaba, ben Ayşe.", "name": "Ayşe"}
+    assert turns[-1] == {
+        **turns[-1],
+        "role": "coordinator",
+        "text": "Merhaba, ben Ayşe.",
+        "name": "Ayşe",
+    }
 
 
 @pytest.mark.parametrize("language", ["en", "ar", "tr", "ru", "de", "fr"])
-def test_canned_reply_is_sent_in_the_patients_language(fake_setup: ConsoleSetup, ayse: ConsoleClient, language: str) -> None:
+def test_canned_reply_is_sent_in_the_patients_language(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient, language: str
+) -> None:
     conversation_id = new_conversation(fake_setup, language=language)
     response = ayse.post(f"/api/conversations/{conversation_id}/messages", {"reply": "send_mri"})
     assert response.status_code == 200, response.text
-    assert delivered(fake_setup, conversation_id)[-1]["text"] == content.replies()["send_mri"].text[language]
+    assert (
+        delivered(fake_setup, conversation_id)[-1]["text"]
+        == content.replies()["send_mri"].text[language]
+    )
 
 
-def test_the_picker_shows_canned_replies_in_the_coordinators_language(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_the_picker_shows_canned_replies_in_the_coordinators_language(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup, language="ru")
     replies = ayse.get(f"/api/conversations/{conversation_id}").json()["replies"]
     assert {"id": "call_tomorrow", "label": "Yarın sizi arayacağım"} in replies
 
 
-def test_patient_turn_shows_the_understood_topic_in_the_coordinators_language(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_patient_turn_shows_the_understood_topic_in_the_coordinators_language(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup, language="ru")
-    [patient] = [t for t in ayse.get(f"/api/conversations/{conversation_id}").json()["turns"] if t["role"] == "patient"]
+    [patient] = [
+        t
+        for t in ayse.get(f"/api/conversations/{conversation_id}").json()["turns"]
+        if t["role"] == "patient"
+    ]
     assert patient["intent"] == "request_human"
     assert patient["topic"] == "Bir kişiyle görüşmek istiyor"
 
 
-def test_failed_delivery_is_queued_and_retried_without_a_duplicate(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_failed_delivery_is_queued_and_retried_without_a_duplicate(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup)
     assert ayse.post(f"/api/conversations/{conversation_id}/takeover").status_code == 200
     assert fake_setup.fake is not None
     fake_setup.fake.fail_next = 2
     message_id = "c-" + uuid.uuid4().hex
-    response = ayse.post(f"/api/conversations/{conversation_id}/messages", {"text": "Yarın ararım.", "message_id": message_id})
+    response = ayse.post(
+        f"/api/conversations/{conversation_id}/messages",
+        {"text": "Yarın ararım.", "message_id": message_id},
+    )
     assert response.status_code == 502
     assert response.json()["error"] == "could_not_deliver"
     assert response.json()["status"] == "queued"
     pending = ayse.get(f"/api/conversations/{conversation_id}").json()["pending"]
     assert [p["message_id"] for p in pending] == [message_id]
     # the same request again (a coordinator pressing send twice) is no second message
-    assert ayse.post(f"/api/conversations/{conversation_id}/messages", {"text": "Yarın ararım.", "message_id": message_id}).status_code == 502
-    eventually(lambda: any(d["message_id"] == message_id for d in delivered(fake_setup, conversation_id)))
+    assert (
+        ayse.post(
+            f"/api/conversations/{conversation_id}/messages",
+            {"text": "Yarın ararım.", "message_id": message_id},
+        ).status_code
+        == 502
+    )
+    eventually(
+        lambda: any(d["message_id"] == message_id for d in delivered(fake_setup, conversation_id))
+    )
     attempts = [s for s in fake_setup.fake.sends if s.get("message_id") == message_id]
     assert len(attempts) == 3  # two failures, one success
     assert [d["message_id"] for d in delivered(fake_setup, conversation_id)].count(message_id) == 1
     assert ayse.get(f"/api/conversations/{conversation_id}").json()["pending"] == []
-    again = ayse.post(f"/api/conversations/{conversation_id}/messages", {"text": "Yarın ararım.", "message_id": message_id})
+    again = ayse.post(
+        f"/api/conversations/{conversation_id}/messages",
+        {"text": "Yarın ararım.", "message_id": message_id},
+    )
     assert again.status_code == 200 and again.json()["status"] == "sent"
 
 
-def test_whatsapp_window_open_shows_the_time_left(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_whatsapp_window_open_shows_the_time_left(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup, channel="whatsapp", age=3600)
     window = ayse.get(f"/api/conversations/{conversation_id}").json()["window"]
     assert window["applies"] and window["open"]
     assert 22.9 * 3600 < window["seconds_left"] <= 23 * 3600
 
 
-def test_outside_the_whatsapp_window_free_text_is_blocked_and_templates_are_sent(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_outside_the_whatsapp_window_free_text_is_blocked_and_templates_are_sent(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup, channel="whatsapp", age=25 * 3600)
     view = ayse.get(f"/api/conversations/{conversation_id}").json()
     assert view["window"]["applies"] and not view["window"]["open"]
@@ -131,26 +193,56 @@ def test_outside_the_whatsapp_window_free_text_is_blocked_and_templates_are_sent
         assert response.status_code == 409
         assert response.json()["error"] == "window_closed"
     assert delivered(fake_setup, conversation_id) == []
-    response = ayse.post(f"/api/conversations/{conversation_id}/messages", {"template": "quote_ready", "parameters": ["HFS-ABC123"]})
+    response = ayse.post(
+        f"/api/conversations/{conversation_id}/messages",
+        {"template": "quote_ready", "parameters": ["HFS-ABC123"]},
+    )
     assert response.status_code == 200, response.text
     sent = delivered(fake_setup, conversation_id)[-1]
-    assert sent["whatsapp_template"] == {"name": "quote_ready", "language": "tr", "parameters": ["HFS-ABC123"]}
+    assert sent["whatsapp_template"] == {
+        "name": "quote_ready",
+        "language": "tr",
+        "parameters": ["HFS-ABC123"],
+    }
 
 
-def test_template_with_wrong_parameters_is_400(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_template_with_wrong_parameters_is_400(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup, channel="whatsapp", age=25 * 3600)
-    assert ayse.post(f"/api/conversations/{conversation_id}/messages", {"template": "quote_ready"}).status_code == 400
-    assert ayse.post(f"/api/conversations/{conversation_id}/messages", {"template": "nope"}).status_code == 400
+    assert (
+        ayse.post(
+            f"/api/conversations/{conversation_id}/messages", {"template": "quote_ready"}
+        ).status_code
+        == 400
+    )
+    assert (
+        ayse.post(
+            f"/api/conversations/{conversation_id}/messages", {"template": "nope"}
+        ).status_code
+        == 400
+    )
 
 
 def test_bad_message_bodies_are_400_not_500(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
     conversation_id = new_conversation(fake_setup)
-    for body in ({}, {"text": ""}, {"text": 5}, {"text": "a", "reply": "send_mri"}, {"reply": "unknown"}, {"text": "a", "message_id": "bad id!"}):
-        assert ayse.post(f"/api/conversations/{conversation_id}/messages", body).status_code == 400, body
+    for body in (
+        {},
+        {"text": ""},
+        {"text": 5},
+        {"text": "a", "reply": "send_mri"},
+        {"reply": "unknown"},
+        {"text": "a", "message_id": "bad id!"},
+    ):
+        assert (
+            ayse.post(f"/api/conversations/{conversation_id}/messages", body).status_code == 400
+        ), body
     assert ayse.post("/api/conversations/nobody-here/messages", {"text": "hi"}).status_code == 404
 
 
-def test_handback_resumes_the_bot_and_tells_the_patient(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_handback_resumes_the_bot_and_tells_the_patient(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup)
     assert ayse.post(f"/api/conversations/{conversation_id}/takeover").status_code == 200
     response = ayse.post(f"/api/conversations/{conversation_id}/handback")
@@ -161,30 +253,60 @@ def test_handback_resumes_the_bot_and_tells_the_patient(fake_setup: ConsoleSetup
     assert view["paused"] is False and view["held_by"] is None
 
 
-def test_unanswered_held_conversation_gets_one_waiting_notice(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_unanswered_held_conversation_gets_one_waiting_notice(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup)
     assert ayse.post(f"/api/conversations/{conversation_id}/takeover").status_code == 200
     assert fake_setup.fake is not None
     with fake_setup.fake.lock:
-        fake_setup.fake.trackers[conversation_id].append({"event": "user", "text": "Orada mısınız?", "timestamp": time.time(), "input_channel": "socketio", "parse_data": {"intent": {"name": "greet"}}})
-    eventually(lambda: any(d.get("response") == "utter_coordinator_shortly" for d in delivered(fake_setup, conversation_id)), timeout=30)
+        fake_setup.fake.trackers[conversation_id].append(
+            {
+                "event": "user",
+                "text": "Orada mısınız?",
+                "timestamp": time.time(),
+                "input_channel": "socketio",
+                "parse_data": {"intent": {"name": "greet"}},
+            }
+        )
+    eventually(
+        lambda: any(
+            d.get("response") == "utter_coordinator_shortly"
+            for d in delivered(fake_setup, conversation_id)
+        ),
+        timeout=30,
+    )
     time.sleep(3)  # further rounds of the loop: still one notice for this message
-    notices = [d for d in delivered(fake_setup, conversation_id) if d.get("response") == "utter_coordinator_shortly"]
+    notices = [
+        d
+        for d in delivered(fake_setup, conversation_id)
+        if d.get("response") == "utter_coordinator_shortly"
+    ]
     assert len(notices) == 1
 
 
-def test_close_ticket_with_an_outcome_removes_it_from_the_queue(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_close_ticket_with_an_outcome_removes_it_from_the_queue(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     conversation_id = new_conversation(fake_setup)
-    ticket = next(t for t in ayse.get("/api/tickets").json()["tickets"] if t["conversation_id"] == conversation_id)
+    ticket = next(
+        t
+        for t in ayse.get("/api/tickets").json()["tickets"]
+        if t["conversation_id"] == conversation_id
+    )
     assert ayse.post(f"/api/tickets/{ticket['id']}/close", {"outcome": "maybe"}).status_code == 400
     closed = ayse.post(f"/api/tickets/{ticket['id']}/close", {"outcome": "answered"})
     assert closed.status_code == 200 and closed.json()["ticket"]["status"] == "closed"
     assert closed.json()["ticket"]["outcome"] == "answered"
     assert all(t["id"] != ticket["id"] for t in ayse.get("/api/tickets").json()["tickets"])
-    assert ayse.post(f"/api/tickets/{ticket['id']}/close", {"outcome": "answered"}).status_code == 409
+    assert (
+        ayse.post(f"/api/tickets/{ticket['id']}/close", {"outcome": "answered"}).status_code == 409
+    )
 
 
-def test_queue_puts_emergencies_first_then_the_oldest(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
+def test_queue_puts_emergencies_first_then_the_oldest(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
     first = new_conversation(fake_setup)
     emergency = new_conversation(fake_setup, kind="emergency")
     tickets = ayse.get("/api/tickets").json()["tickets"]
@@ -194,7 +316,18 @@ def test_queue_puts_emergencies_first_then_the_oldest(fake_setup: ConsoleSetup, 
     assert tickets[: len(emergencies)] == emergencies
     rest = tickets[len(emergencies) :]
     assert [t["created_at"] for t in rest] == sorted(t["created_at"] for t in rest)
-    assert {"id", "reference", "kind", "status", "language", "channel", "conversation_id", "created_at", "assignee", "waiting_seconds"} <= set(tickets[0])
+    assert {
+        "id",
+        "reference",
+        "kind",
+        "status",
+        "language",
+        "channel",
+        "conversation_id",
+        "created_at",
+        "assignee",
+        "waiting_seconds",
+    } <= set(tickets[0])
 
 
 def test_every_action_is_in_the_audit_log(fake_setup: ConsoleSetup, ayse: ConsoleClient) -> None:
@@ -203,6 +336,13 @@ def test_every_action_is_in_the_audit_log(fake_setup: ConsoleSetup, ayse: Consol
     ayse.get(f"/api/conversations/{conversation_id}")
     ayse.post(f"/api/conversations/{conversation_id}/handback")
     entries = fake_setup.admin().get("/api/audit").json()["entries"]
-    mine = [(e["username"], e["action"]) for e in entries if e["conversation_id"] == conversation_id]
-    assert {("ayse", "takeover"), ("ayse", "message"), ("ayse", "view"), ("ayse", "handback")} <= set(mine)
+    mine = [
+        (e["username"], e["action"]) for e in entries if e["conversation_id"] == conversation_id
+    ]
+    assert {
+        ("ayse", "takeover"),
+        ("ayse", "message"),
+        ("ayse", "view"),
+        ("ayse", "handback"),
+    } <= set(mine)
     assert ("ayse", "login") in [(e["username"], e["action"]) for e in entries]

@@ -10,7 +10,14 @@ import pytest
 import requests
 
 from actions.handoff_store import HandoffStore
-from tests.coordinator.conftest import ADMIN, ADMIN_PASSWORD, TOKEN, ConsoleClient, ConsoleSetup, console_env
+from tests.coordinator.conftest import (
+    ADMIN,
+    ADMIN_PASSWORD,
+    TOKEN,
+    ConsoleClient,
+    ConsoleSetup,
+    console_env,
+)
 from tests.support.fake_rasa import running_fake_rasa
 from tests.support.servers import running_console
 
@@ -38,7 +45,9 @@ ADMIN_API = [
 ]
 USER_PAGES = ["/", "/queue", "/conversations/patient-1", "/account"]
 ADMIN_PAGES = ["/stats", "/users", "/audit", "/privacy"]
-POSTS = [path for method, path in USER_API + ADMIN_API if method == "POST" and path != "/api/logout"]
+POSTS = [
+    path for method, path in USER_API + ADMIN_API if method == "POST" and path != "/api/logout"
+]
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +63,16 @@ def test_api_without_a_session_is_401(fake_setup: ConsoleSetup, method: str, pat
 
 
 @pytest.mark.parametrize(("method", "path"), USER_API + ADMIN_API)
-def test_api_with_a_forged_session_cookie_is_401(fake_setup: ConsoleSetup, method: str, path: str) -> None:
-    response = requests.request(method, fake_setup.console.url + path, json={}, cookies={"hfs_console": "forged"}, timeout=10)
+def test_api_with_a_forged_session_cookie_is_401(
+    fake_setup: ConsoleSetup, method: str, path: str
+) -> None:
+    response = requests.request(
+        method,
+        fake_setup.console.url + path,
+        json={},
+        cookies={"hfs_console": "forged"},
+        timeout=10,
+    )
     assert response.status_code == 401
 
 
@@ -67,7 +84,9 @@ def test_pages_without_a_session_redirect_to_login(fake_setup: ConsoleSetup, pat
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_API)
-def test_coordinator_on_admin_api_is_403(coordinator: ConsoleClient, method: str, path: str) -> None:
+def test_coordinator_on_admin_api_is_403(
+    coordinator: ConsoleClient, method: str, path: str
+) -> None:
     response = coordinator.get(path) if method == "GET" else coordinator.post(path, {})
     assert response.status_code == 403
     assert response.json() == {"error": "forbidden"}
@@ -80,9 +99,13 @@ def test_coordinator_on_admin_pages_is_403(coordinator: ConsoleClient, path: str
 
 @pytest.mark.parametrize("path", POSTS)
 @pytest.mark.parametrize("csrf", ["", "forged-token"])
-def test_state_changes_without_the_csrf_token_are_403(fake_setup: ConsoleSetup, path: str, csrf: str) -> None:
+def test_state_changes_without_the_csrf_token_are_403(
+    fake_setup: ConsoleSetup, path: str, csrf: str
+) -> None:
     admin = fake_setup.admin()
-    response = admin.post(path, {"text": "hello", "outcome": "answered", "username": "x1"}, csrf=csrf)
+    response = admin.post(
+        path, {"text": "hello", "outcome": "answered", "username": "x1"}, csrf=csrf
+    )
     assert response.status_code == 403
     assert response.json() == {"error": "csrf"}
 
@@ -112,7 +135,11 @@ def test_unknown_user_is_401_like_a_wrong_password(fake_setup: ConsoleSetup) -> 
 
 
 def test_login_wants_json(fake_setup: ConsoleSetup) -> None:
-    response = requests.post(fake_setup.console.url + "/api/login", data={"username": ADMIN, "password": ADMIN_PASSWORD}, timeout=10)
+    response = requests.post(
+        fake_setup.console.url + "/api/login",
+        data={"username": ADMIN, "password": ADMIN_PASSWORD},
+        timeout=10,
+    )
     assert response.status_code == 415
 
 
@@ -123,7 +150,12 @@ def test_session_cookie_is_httponly_and_samesite_lax(fake_setup: ConsoleSetup) -
     assert "SameSite=Lax" in cookie
     assert "Secure" not in cookie  # plain http on loopback, no trusted proxy
     # X-Forwarded-Proto from a client that is not a trusted proxy changes nothing
-    forwarded = requests.post(fake_setup.console.url + "/api/login", json={"username": ADMIN, "password": ADMIN_PASSWORD}, headers={"X-Forwarded-Proto": "https"}, timeout=10)
+    forwarded = requests.post(
+        fake_setup.console.url + "/api/login",
+        json={"username": ADMIN, "password": ADMIN_PASSWORD},
+        headers={"X-Forwarded-Proto": "https"},
+        timeout=10,
+    )
     assert "Secure" not in forwarded.headers["Set-Cookie"]
 
 
@@ -146,7 +178,9 @@ def test_oversized_bodies_are_refused(fake_setup: ConsoleSetup) -> None:
 def test_one_time_password_must_be_changed_first(fake_setup: ConsoleSetup) -> None:
     created = fake_setup.admin().post("/api/users", {"username": "newbie"}).json()
     newbie = fake_setup.client()
-    assert newbie.login("newbie", created["one_time_password"]).json()["user"]["must_change_password"]
+    assert newbie.login("newbie", created["one_time_password"]).json()["user"][
+        "must_change_password"
+    ]
     assert newbie.get("/api/tickets").json() == {"error": "password_change_required"}
     assert newbie.get("/queue").headers["Location"] == "/account"
 
@@ -164,7 +198,12 @@ def strict_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
     workdir = tmp_path_factory.mktemp("strict")
     handoff = f"sqlite:///{workdir / 'handoff.db'}"
     env = {**console_env(), "CONSOLE_SESSION_HOURS": "0.001", "CONSOLE_SECURE_COOKIE": "1"}
-    with running_fake_rasa(TOKEN) as fake, running_console(workdir, fake.url, TOKEN, handoff, f"sqlite:///{workdir / 't.db'}", env) as console:
+    with (
+        running_fake_rasa(TOKEN) as fake,
+        running_console(
+            workdir, fake.url, TOKEN, handoff, f"sqlite:///{workdir / 't.db'}", env
+        ) as console,
+    ):
         yield ConsoleSetup(console, HandoffStore(handoff), fake)
 
 
@@ -176,26 +215,48 @@ def test_login_flood_is_429_even_with_the_right_password(strict_console: Console
     assert client.login(ADMIN, ADMIN_PASSWORD).status_code == 429
 
 
-def test_login_flood_from_one_address_is_429_across_user_names(strict_console: ConsoleSetup) -> None:
+def test_login_flood_from_one_address_is_429_across_user_names(
+    strict_console: ConsoleSetup,
+) -> None:
     client = strict_console.client()
     statuses = [client.login(f"user{i}", "wrong-password").status_code for i in range(25)]
     assert 429 in statuses
     assert statuses[: statuses.index(429)] == [401] * statuses.index(429)
 
 
-def test_secure_cookie_when_configured_and_sessions_expire(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_secure_cookie_when_configured_and_sessions_expire(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     workdir = tmp_path_factory.mktemp("expiry")
     handoff = f"sqlite:///{workdir / 'handoff.db'}"
     env = {**console_env(), "CONSOLE_SESSION_HOURS": "0.0006", "CONSOLE_SECURE_COOKIE": "1"}
-    with running_fake_rasa(TOKEN) as fake, running_console(workdir, fake.url, TOKEN, handoff, f"sqlite:///{workdir / 't.db'}", env) as console:
+    with (
+        running_fake_rasa(TOKEN) as fake,
+        running_console(
+            workdir, fake.url, TOKEN, handoff, f"sqlite:///{workdir / 't.db'}", env
+        ) as console,
+    ):
         client = ConsoleClient(console.url)
         response = client.login(ADMIN, ADMIN_PASSWORD)
         assert "Secure" in response.headers["Set-Cookie"]
         # requests keeps a Secure cookie off plain http: send it by hand
-        token = response.cookies.get("hfs_console") or response.headers["Set-Cookie"].split("=", 1)[1].split(";")[0]
-        assert requests.get(console.url + "/api/me", cookies={"hfs_console": token}, timeout=10).status_code == 200
+        token = (
+            response.cookies.get("hfs_console")
+            or response.headers["Set-Cookie"].split("=", 1)[1].split(";")[0]
+        )
+        assert (
+            requests.get(
+                console.url + "/api/me", cookies={"hfs_console": token}, timeout=10
+            ).status_code
+            == 200
+        )
         time.sleep(2.5)  # CONSOLE_SESSION_HOURS=0.0006: about 2.2 s
-        assert requests.get(console.url + "/api/me", cookies={"hfs_console": token}, timeout=10).status_code == 401
+        assert (
+            requests.get(
+                console.url + "/api/me", cookies={"hfs_console": token}, timeout=10
+            ).status_code
+            == 401
+        )
 
 
 @pytest.mark.parametrize("path", USER_PAGES[1:] + ADMIN_PAGES)

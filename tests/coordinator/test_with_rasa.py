@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 from actions.handoff_store import HandoffStore
 from bot.coordinator import content
 from tests.coordinator.conftest import ConsoleClient, ConsoleSetup, console_env
-from tests.support.chat import RestChat, which_response
+from tests.support.chat import RestChat
 from tests.support.servers import RunningBot, running_console
 
 TR = {"language": "tr"}
@@ -31,7 +31,14 @@ TR = {"language": "tr"}
 def setup(bot: RunningBot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSetup]:
     workdir = tmp_path_factory.mktemp("console-rasa")
     handoff = f"sqlite:///{bot.workdir / 'handoff.db'}"
-    with running_console(workdir, bot.url, bot.auth_token, handoff, f"sqlite:///{bot.workdir / 'tracker.db'}", console_env()) as console:
+    with running_console(
+        workdir,
+        bot.url,
+        bot.auth_token,
+        handoff,
+        f"sqlite:///{bot.workdir / 'tracker.db'}",
+        console_env(),
+    ) as console:
         yield ConsoleSetup(console, HandoffStore(handoff))
 
 
@@ -69,7 +76,11 @@ class EventStream:
                 at, got, data = self.events.get(timeout=0.5)
             except queue.Empty:
                 continue
-            if got == kind and data.get("conversation_id") == conversation_id and all(data.get(k) == v for k, v in match.items()):
+            if (
+                got == kind
+                and data.get("conversation_id") == conversation_id
+                and all(data.get(k) == v for k, v in match.items())
+            ):
                 return at
         raise AssertionError(f"no {kind} event for the conversation within {timeout} s")
 
@@ -84,7 +95,11 @@ class EventStream:
 
 
 def rasa_tracker(bot: RunningBot, conversation_id: str) -> dict[str, Any]:
-    response = requests.get(f"{bot.url}/conversations/{conversation_id}/tracker", params={"token": bot.auth_token}, timeout=10)
+    response = requests.get(
+        f"{bot.url}/conversations/{conversation_id}/tracker",
+        params={"token": bot.auth_token},
+        timeout=10,
+    )
     response.raise_for_status()
     return response.json()
 
@@ -101,19 +116,36 @@ def ask_for_a_person(bot: RunningBot) -> RestChat:
 
 def test_rasa_api_is_refused_without_its_token(bot: RunningBot) -> None:
     assert requests.get(f"{bot.url}/conversations/someone/tracker", timeout=10).status_code == 401
-    assert requests.post(f"{bot.url}/conversations/someone/tracker/events", json={"event": "pause"}, timeout=10).status_code == 401
+    assert (
+        requests.post(
+            f"{bot.url}/conversations/someone/tracker/events", json={"event": "pause"}, timeout=10
+        ).status_code
+        == 401
+    )
 
 
-def test_full_takeover_against_the_real_bot(bot: RunningBot, setup: ConsoleSetup, coordinator: ConsoleClient) -> None:
+def test_full_takeover_against_the_real_bot(
+    bot: RunningBot, setup: ConsoleSetup, coordinator: ConsoleClient
+) -> None:
     stream = EventStream(coordinator)
     try:
         chat = ask_for_a_person(bot)
         said_yes = time.monotonic()
         assert chat.answers("evet", TR) == [("utter_handoff_created", "tr")]
         ticket_seen = stream.wait_for("ticket", chat.sender)
-        print(f"\nticket → console SSE: {(ticket_seen - said_yes) * 1000:.0f} ms after the bot's reply")
-        [ticket] = [t for t in coordinator.get("/api/tickets").json()["tickets"] if t["conversation_id"] == chat.sender]
-        assert ticket["kind"] == "handoff" and ticket["language"] == "tr" and ticket["channel"] == "rest"
+        print(
+            f"\nticket → console SSE: {(ticket_seen - said_yes) * 1000:.0f} ms after the bot's reply"
+        )
+        [ticket] = [
+            t
+            for t in coordinator.get("/api/tickets").json()["tickets"]
+            if t["conversation_id"] == chat.sender
+        ]
+        assert (
+            ticket["kind"] == "handoff"
+            and ticket["language"] == "tr"
+            and ticket["channel"] == "rest"
+        )
 
         assert coordinator.post(f"/api/conversations/{chat.sender}/takeover").status_code == 200
         assert rasa_tracker(bot, chat.sender)["paused"] is True
@@ -128,15 +160,22 @@ def test_full_takeover_against_the_real_bot(bot: RunningBot, setup: ConsoleSetup
         assert view["paused"] and view["held_by"] == "ivan" and view["language"] == "tr"
         patient_turns = [t for t in view["turns"] if t["role"] == "patient"]
         assert patient_turns[-1]["text"] == "botoks işe yarıyor mu"
-        assert patient_turns[-1]["intent"] == "ask_botox" and patient_turns[-1]["topic"] == "Botox injections"
+        assert (
+            patient_turns[-1]["intent"] == "ask_botox"
+            and patient_turns[-1]["topic"] == "Botox injections"
+        )
         confirm = next(t for t in view["turns"] if t["role"] == "bot")
         assert confirm["translation"] == content.domain_responses()["utter_confirm_handoff"]["en"]
         assert view["tickets"][0]["reference"] == ticket["reference"]
 
-        response = coordinator.post(f"/api/conversations/{chat.sender}/messages", {"reply": "call_tomorrow"})
+        response = coordinator.post(
+            f"/api/conversations/{chat.sender}/messages", {"reply": "call_tomorrow"}
+        )
         if patients_endpoint_exists(bot):
             assert response.status_code == 200, response.text
-            assert response.json()["message"]["text"] == content.replies()["call_tomorrow"].text["tr"]
+            assert (
+                response.json()["message"]["text"] == content.replies()["call_tomorrow"].text["tr"]
+            )
         else:  # this Rasa has no patient channels endpoint yet: kept for retry, said so
             assert response.status_code == 502
             assert response.json()["error"] == "could_not_deliver"
@@ -160,13 +199,21 @@ def test_pause_survives_in_the_tracker_store(bot: RunningBot, coordinator: Conso
     assert coordinator.post(f"/api/conversations/{chat.sender}/takeover").status_code == 200
     engine = create_engine(f"sqlite:///{bot.workdir / 'tracker.db'}")
     with engine.connect() as connection:
-        kinds = [r[0] for r in connection.execute(text("SELECT type_name FROM events WHERE sender_id = :s ORDER BY id"), {"s": chat.sender})]
+        kinds = [
+            r[0]
+            for r in connection.execute(
+                text("SELECT type_name FROM events WHERE sender_id = :s ORDER BY id"),
+                {"s": chat.sender},
+            )
+        ]
     assert kinds[-1] == "pause"
     assert chat.send("hello?") == []
     assert coordinator.post(f"/api/conversations/{chat.sender}/handback").status_code == 200
 
 
-def test_export_then_delete_leaves_nothing_behind(bot: RunningBot, setup: ConsoleSetup, coordinator: ConsoleClient) -> None:
+def test_export_then_delete_leaves_nothing_behind(
+    bot: RunningBot, setup: ConsoleSetup, coordinator: ConsoleClient
+) -> None:
     chat = ask_for_a_person(bot)
     chat.answers("evet", TR)
     coordinator.post(f"/api/conversations/{chat.sender}/messages", {"text": "Merhaba, ben Ivan"})
@@ -174,28 +221,50 @@ def test_export_then_delete_leaves_nothing_behind(bot: RunningBot, setup: Consol
     exported = admin.get(f"/api/privacy/{chat.sender}/export")
     assert exported.status_code == 200 and exported.headers["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(exported.content))
-    assert {"tracker_events.json", "tickets.json", "attachments.json", "console.json"} <= set(archive.namelist())
+    assert {"tracker_events.json", "tickets.json", "attachments.json", "console.json"} <= set(
+        archive.namelist()
+    )
     events = json.loads(archive.read("tracker_events.json"))
     assert "bir insanla konuşmak istiyorum" in [e.get("text") for e in events]
     assert [t["sender_id"] for t in json.loads(archive.read("tickets.json"))] == [chat.sender]
-    assert "Merhaba, ben Ivan" in [m["text"] for m in json.loads(archive.read("console.json"))["messages"]]
+    assert "Merhaba, ben Ivan" in [
+        m["text"] for m in json.loads(archive.read("console.json"))["messages"]
+    ]
 
     deleted = admin.post(f"/api/privacy/{chat.sender}/delete")
     assert deleted.status_code == 200, deleted.text
-    assert deleted.json()["deleted"]["tickets"] == 1 and deleted.json()["deleted"]["tracker_events"] > 0
+    assert (
+        deleted.json()["deleted"]["tickets"] == 1
+        and deleted.json()["deleted"]["tracker_events"] > 0
+    )
     for db, query in (
         (bot.workdir / "tracker.db", "SELECT COUNT(*) FROM events WHERE sender_id = :s"),
         (bot.workdir / "handoff.db", "SELECT COUNT(*) FROM handoff_tickets WHERE sender_id = :s"),
-        (setup.console.workdir / "console.db", "SELECT COUNT(*) FROM console_outbox WHERE conversation_id = :s"),
-        (setup.console.workdir / "console.db", "SELECT COUNT(*) FROM console_holds WHERE conversation_id = :s"),
-        (setup.console.workdir / "console.db", "SELECT COUNT(*) FROM console_audit WHERE conversation_id = :s"),
+        (
+            setup.console.workdir / "console.db",
+            "SELECT COUNT(*) FROM console_outbox WHERE conversation_id = :s",
+        ),
+        (
+            setup.console.workdir / "console.db",
+            "SELECT COUNT(*) FROM console_holds WHERE conversation_id = :s",
+        ),
+        (
+            setup.console.workdir / "console.db",
+            "SELECT COUNT(*) FROM console_audit WHERE conversation_id = :s",
+        ),
     ):
         with create_engine(f"sqlite:///{db}").connect() as connection:
             assert connection.execute(text(query), {"s": chat.sender}).scalar() == 0, query
     with create_engine(f"sqlite:///{setup.console.workdir / 'console.db'}").connect() as connection:
-        dump = "\n".join(str(row) for table in ("console_audit", "console_outbox", "console_holds") for row in connection.execute(text(f"SELECT * FROM {table}")))
+        dump = "\n".join(
+            str(row)
+            for table in ("console_audit", "console_outbox", "console_holds")
+            for row in connection.execute(text(f"SELECT * FROM {table}"))
+        )
     assert chat.sender not in dump
-    assert rasa_tracker(bot, chat.sender)["events"] in ([], None) or all(e["event"] != "user" for e in rasa_tracker(bot, chat.sender)["events"])
+    assert rasa_tracker(bot, chat.sender)["events"] in ([], None) or all(
+        e["event"] != "user" for e in rasa_tracker(bot, chat.sender)["events"]
+    )
     actions = [e["action"] for e in admin.get("/api/audit").json()["entries"]]
     assert "export" in actions and "delete" in actions
 

@@ -20,9 +20,15 @@ from typing import Any, Iterator
 from urllib.parse import parse_qs, unquote, urlparse
 
 RESPONSES = {  # what the Rasa side renders, enough to tell the languages apart
-    "utter_coordinator_joined": {"en": "{coordinator_name} has joined.", "tr": "{coordinator_name} katıldı."},
+    "utter_coordinator_joined": {
+        "en": "{coordinator_name} has joined.",
+        "tr": "{coordinator_name} katıldı.",
+    },
     "utter_coordinator_left": {"en": "The assistant is back.", "tr": "Asistan geri döndü."},
-    "utter_coordinator_shortly": {"en": "A coordinator will be with you shortly.", "tr": "Bir koordinatör birazdan sizinle olacak."},
+    "utter_coordinator_shortly": {
+        "en": "A coordinator will be with you shortly.",
+        "tr": "Bir koordinatör birazdan sizinle olacak.",
+    },
 }
 
 
@@ -36,17 +42,31 @@ class FakeRasa:
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def seed(self, conversation_id: str, channel: str = "socketio", language: str = "tr", age_seconds: float = 10) -> None:
+    def seed(
+        self,
+        conversation_id: str,
+        channel: str = "socketio",
+        language: str = "tr",
+        age_seconds: float = 10,
+    ) -> None:
         now = time.time()
         self.trackers[conversation_id] = [
             {"event": "action", "name": "action_session_start", "timestamp": now - age_seconds - 1},
-            {"event": "slot", "name": "language", "value": language, "timestamp": now - age_seconds - 1},
+            {
+                "event": "slot",
+                "name": "language",
+                "value": language,
+                "timestamp": now - age_seconds - 1,
+            },
             {
                 "event": "user",
                 "text": "Merhaba, bir insanla konuşmak istiyorum",
                 "timestamp": now - age_seconds,
                 "input_channel": channel,
-                "parse_data": {"intent": {"name": "request_human", "confidence": 0.9}, "entities": []},
+                "parse_data": {
+                    "intent": {"name": "request_human", "confidence": 0.9},
+                    "entities": [],
+                },
             },
         ]
 
@@ -78,25 +98,52 @@ class FakeRasa:
             if self.fail_next > 0:
                 self.fail_next -= 1
                 return 502, {"error": "delivery_failed", "channel": "socketio"}
-            language = next((e["value"] for e in reversed(events) if e["event"] == "slot" and e["name"] == "language"), "en")
-            channel = next((e["input_channel"] for e in reversed(events) if e["event"] == "user"), "rest")
+            language = next(
+                (
+                    e["value"]
+                    for e in reversed(events)
+                    if e["event"] == "slot" and e["name"] == "language"
+                ),
+                "en",
+            )
+            channel = next(
+                (e["input_channel"] for e in reversed(events) if e["event"] == "user"), "rest"
+            )
             last_user = next((e for e in reversed(events) if e["event"] == "user"), None)
-            if channel in ("whatsapp", "twilio") and not body.get("whatsapp_template") and last_user and time.time() - last_user["timestamp"] > 24 * 3600:
+            if (
+                channel in ("whatsapp", "twilio")
+                and not body.get("whatsapp_template")
+                and last_user
+                and time.time() - last_user["timestamp"] > 24 * 3600
+            ):
                 return 409, {"error": "window_closed", "window_closed_at": "…"}
             if body.get("response"):
                 variants = RESPONSES.get(body["response"], {"en": body["response"]})
-                text = (variants.get(language) or variants["en"]).format(**(body.get("variables") or {}))
+                text = (variants.get(language) or variants["en"]).format(
+                    **(body.get("variables") or {})
+                )
             elif body.get("whatsapp_template"):
                 text = "[template " + body["whatsapp_template"]["name"] + "]"
             else:
                 text = body.get("text") or ""
             sender = body.get("sender") or {}
-            metadata = {"message_id": message_id, "from": "coordinator" if sender.get("role") == "coordinator" else "bot"}
+            metadata = {
+                "message_id": message_id,
+                "from": "coordinator" if sender.get("role") == "coordinator" else "bot",
+            }
             if sender.get("name"):
                 metadata["name"] = sender["name"]
             if body.get("response"):
                 metadata["utter_action"] = body["response"]
-            events.append({"event": "bot", "text": text, "timestamp": time.time(), "metadata": metadata, "data": {}})
+            events.append(
+                {
+                    "event": "bot",
+                    "text": text,
+                    "timestamp": time.time(),
+                    "metadata": metadata,
+                    "data": {},
+                }
+            )
             self.delivered.append({**body, "rendered": text, "language": language})
             return 200, {"status": "sent", "channel": channel, "language": language, "text": text}
 
@@ -128,7 +175,15 @@ def _handler(fake: FakeRasa) -> type[BaseHTTPRequestHandler]:
             conversation_id = unquote(match.group(1))
             events = fake.events(conversation_id)
             slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-            self._reply(200, {"sender_id": conversation_id, "events": events, "slots": slots, "paused": fake.paused(conversation_id)})
+            self._reply(
+                200,
+                {
+                    "sender_id": conversation_id,
+                    "events": events,
+                    "slots": slots,
+                    "paused": fake.paused(conversation_id),
+                },
+            )
 
         def do_POST(self) -> None:
             url = urlparse(self.path)
@@ -144,7 +199,9 @@ def _handler(fake: FakeRasa) -> type[BaseHTTPRequestHandler]:
                 return self._reply(401, {"error": "unauthorized"})
             event = self._body()
             with fake.lock:
-                fake.trackers.setdefault(unquote(match.group(1)), []).append({**event, "timestamp": time.time()})
+                fake.trackers.setdefault(unquote(match.group(1)), []).append(
+                    {**event, "timestamp": time.time()}
+                )
             self._reply(200, {})
 
         def log_message(self, format: str, *args: Any) -> None:
