@@ -57,7 +57,7 @@ class Settings:
                 waiting_notice_minutes=float(env.get("CONSOLE_WAITING_NOTICE_MINUTES") or 5),
                 translator=env.get("CONSOLE_TRANSLATOR") or None,
                 retry_seconds=float(env.get("CONSOLE_RETRY_SECONDS") or 10),
-                poll_seconds=float(env.get("CONSOLE_POLL_SECONDS") or 0.5),
+                poll_seconds=float(env.get("CONSOLE_POLL_SECONDS") or 0.25),
             )
         except ValueError as error:
             raise ConfigError(str(error)) from error

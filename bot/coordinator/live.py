@@ -3,7 +3,7 @@
 Mechanism (no change to Rasa's configuration): the console polls, read-only and by
 increasing id, the `events` table of Rasa's SQL tracker store (`TRACKER_DB_URL`, the same
 database `endpoints.yml` gives Rasa) and the handoff store's tickets by creation time, every
-`CONSOLE_POLL_SECONDS` (0.5 s). Every new patient/bot event and every new ticket becomes one
+`CONSOLE_POLL_SECONDS` (0.25 s). Every new patient/bot event and every new ticket becomes one
 SSE event for every connected page; the console's own actions (takeover, hand back, close,
 message status) are published directly. Events carry ids only, never text: a page fetches
 what it shows through the API, so SSE never bypasses authorisation or the audit log.
