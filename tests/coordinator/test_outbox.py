@@ -346,3 +346,36 @@ def test_every_action_is_in_the_audit_log(fake_setup: ConsoleSetup, ayse: Consol
         ("ayse", "handback"),
     } <= set(mine)
     assert ("ayse", "login") in [(e["username"], e["action"]) for e in entries]
+
+
+def test_attachments_are_listed_and_downloadable(
+    fake_setup: ConsoleSetup, ayse: ConsoleClient
+) -> None:
+    from sqlalchemy import text
+
+    conversation_id = new_conversation(fake_setup, channel="whatsapp")
+    [ticket] = fake_setup.tickets.for_sender(conversation_id)
+    with fake_setup.tickets.engine.begin() as connection:  # the table as the Rasa side defines it
+        connection.execute(
+            text(
+                "CREATE TABLE IF NOT EXISTS ticket_attachments (id VARCHAR(36) PRIMARY KEY, ticket_id VARCHAR(36), filename VARCHAR(255), media_type VARCHAR(100), size INTEGER, sha256 VARCHAR(64), content BLOB, created_at DATETIME)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO ticket_attachments VALUES (:i, :t, 'MRI report.pdf', 'application/pdf', 8, 'x', :c, '2026-12-01 10:00:00')"
+            ),
+            {"i": "att-" + conversation_id, "t": ticket.id, "c": b"%PDF-1.7"},
+        )
+    [attachment] = ayse.get(f"/api/conversations/{conversation_id}").json()["attachments"]
+    assert (
+        attachment["filename"] == "MRI report.pdf"
+        and attachment["url"] == f"/api/attachments/att-{conversation_id}"
+    )
+    download = ayse.get(attachment["url"])
+    assert download.status_code == 200 and download.content == b"%PDF-1.7"
+    assert download.headers["Content-Disposition"] == 'attachment; filename="MRIreport.pdf"'
+    assert download.headers["Content-Type"] == "application/octet-stream"  # never rendered inline
+    assert ayse.get("/api/attachments/nope").status_code == 404
+    audit = fake_setup.admin().get("/api/audit").json()["entries"]
+    assert ("ayse", "attachment_download") in [(e["username"], e["action"]) for e in audit]

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, text
 
 from actions.handoff_store import HandoffStore
 from bot.coordinator import content
-from tests.coordinator.conftest import ConsoleClient, ConsoleSetup, console_env
+from tests.coordinator.conftest import ADMIN, ConsoleClient, ConsoleSetup, console_env
 from tests.support.chat import RestChat
 from tests.support.servers import RunningBot, running_console
 
@@ -276,3 +276,35 @@ def test_stats_page_draws_svg_charts_from_the_real_stores(setup: ConsoleSetup) -
     assert page.text.count("<svg") == 5
     numbers = admin.get("/api/stats").json()
     assert numbers["conversations"] >= 1 and 0 <= numbers["handoff_rate"] <= 1
+
+
+def test_held_conversation_stays_silent_across_a_rasa_restart(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from tests.conftest import DEFAULT_CREDENTIALS
+    from tests.support.servers import running_bot
+
+    workdir, console_dir = (
+        tmp_path_factory.mktemp("restart"),
+        tmp_path_factory.mktemp("restart-console"),
+    )
+    handoff, tracker = f"sqlite:///{workdir / 'handoff.db'}", f"sqlite:///{workdir / 'tracker.db'}"
+
+    def console_for(running: RunningBot):  # type: ignore[no-untyped-def]
+        return running_console(
+            console_dir, running.url, running.auth_token, handoff, tracker, console_env()
+        )
+
+    with running_bot(workdir, DEFAULT_CREDENTIALS) as first, console_for(first) as console:
+        chat = ask_for_a_person(first)
+        setup = ConsoleSetup(console, HandoffStore(handoff))
+        admin = setup.admin()
+        assert admin.post(f"/api/conversations/{chat.sender}/takeover").status_code == 200
+    with running_bot(workdir, DEFAULT_CREDENTIALS) as second, console_for(second) as console:
+        assert RestChat(second.url, chat.sender).send("botoks işe yarıyor mu") == []
+        admin = ConsoleSetup(console, HandoffStore(handoff)).admin()
+        view = admin.get(f"/api/conversations/{chat.sender}").json()
+        assert view["paused"] and view["held_by"] == ADMIN
+        assert admin.post(f"/api/conversations/{chat.sender}/handback").status_code == 200
+        answers = RestChat(second.url, chat.sender).answers("botoks işe yarıyor mu", TR)
+        assert answers and all(a is not None and a[1] == "tr" for a in answers), answers
