@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import logging
 import time
+import traceback
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 from urllib.parse import quote
 
@@ -98,6 +100,13 @@ def is_https(request: web.Request, settings: Settings) -> bool:
 
 
 # ---- middlewares ------------------------------------------------------------------------
+def _origin(error: BaseException) -> str:
+    """file:line of the innermost frame of our own code, for the log."""
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if "/bot/" in f.filename or "/actions/" in f.filename] or frames
+    return f"{Path(ours[-1].filename).name}:{ours[-1].lineno}" if ours else "?"
+
+
 @web.middleware
 async def errors_and_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.monotonic()
@@ -110,8 +119,14 @@ async def errors_and_headers(request: web.Request, handler: Handler) -> web.Stre
             response = json_error(error.status, error.reason.lower().replace(" ", "_"))
         else:
             response = error
-    except Exception:  # one boundary: no stack trace to the client, none with personal data
-        logger.exception("unhandled error on %s", request.match_info.route.name or "route")
+    except Exception as error:  # one boundary: no stack trace to the client
+        # the type and where only: exception messages can carry patient data (SQL, payloads)
+        logger.error(
+            "unhandled %s on %s at %s",
+            type(error).__name__,
+            request.match_info.route.name or "route",
+            _origin(error),
+        )
         response = json_error(500, "internal_error")
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)

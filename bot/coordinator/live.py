@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from actions.handoff_store import HandoffStore, utcnow
+from bot.coordinator.store import engine_for
 
 logger = logging.getLogger(__name__)
 QUEUE_SIZE = 200
@@ -69,7 +70,7 @@ class TrackerEventsReader:
     """New rows of the SQL tracker store's `events` table, by id (read only)."""
 
     def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        self.engine: Engine = engine_for(url)
         self.last_id: Optional[int] = None
 
     def _has_table(self) -> bool:

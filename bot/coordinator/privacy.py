@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import MetaData, Table, create_engine, delete, inspect, select, text
+from sqlalchemy import MetaData, Table, delete, inspect, select, text
 from sqlalchemy.engine import Engine
 
 from actions.handoff_store import HandoffStore
-from bot.coordinator.store import ConsoleStore
+from bot.coordinator.store import ConsoleStore, engine_for
 
 
 def conversation_digest(conversation_id: str) -> str:
@@ -64,13 +64,12 @@ class Places:
         broker_url: Optional[str],
         whatsapp_url: Optional[str],
     ) -> Places:
-        engine = lambda url: create_engine(url, future=True, pool_pre_ping=True)  # noqa: E731
         return cls(
-            engine(tracker_url),
+            engine_for(tracker_url),
             tickets,
             console,
-            engine(broker_url) if broker_url else None,
-            engine(whatsapp_url) if whatsapp_url else None,
+            engine_for(broker_url) if broker_url else None,
+            engine_for(whatsapp_url) if whatsapp_url else None,
         )
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import MetaData, Table, create_engine, inspect, select
+from sqlalchemy import MetaData, Table, inspect, select
 from sqlalchemy.engine import Engine
 
 from actions.handoff_store import OUTCOMES, HandoffStore, Ticket
@@ -504,7 +504,3 @@ class Console:
             self.store.audit(None, "waiting_notice", hold.conversation_id)
             sent += 1
         return sent
-
-
-def tracker_engine(settings: Settings) -> Engine:
-    return create_engine(settings.tracker_db_url, future=True, pool_pre_ping=True)

@@ -204,13 +204,20 @@ def _outbox(row: OutboxRow) -> OutboxMessage:
     )
 
 
+def engine_for(url: str) -> Engine:
+    """SQL errors never carry the statement's parameters (patient data) into logs."""
+    return create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
+
+
 def new_message_id() -> str:
     return "c-" + uuid.uuid4().hex
 
 
 class ConsoleStore:
     def __init__(self, url: str) -> None:
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        self.engine: Engine = create_engine(
+            url, future=True, pool_pre_ping=True, hide_parameters=True
+        )
         Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
 
