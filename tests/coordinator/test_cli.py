@@ -10,14 +10,15 @@ from pathlib import Path
 from bot.cli import action_server_environment, coordinator_command, coordinator_environment
 from bot.coordinator import auth
 from bot.coordinator.store import ConsoleStore
-from tests.support.servers import ROOT, test_environment
+from tests.support import servers
+from tests.support.servers import ROOT
 
 
 def run(db: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot.coordinator", *args],
         cwd=ROOT,
-        env=test_environment(
+        env=servers.test_environment(
             {
                 "CONSOLE_DB_URL": f"sqlite:///{db}",
                 "CONSOLE_ADMIN_USER": "",
