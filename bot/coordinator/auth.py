@@ -73,6 +73,9 @@ class LoginRateLimit:
         failures = self._failures[key]
         while failures and failures[0] < self.clock() - self.window:
             failures.popleft()
+        if not failures:  # no memory kept for names and addresses that stopped failing
+            del self._failures[key]
+            return self._failures[key]
         return failures
 
     def blocked(self, username: str, address: str) -> bool:

@@ -266,3 +266,49 @@ def test_every_page_renders_for_an_admin(fake_setup: ConsoleSetup, path: str) ->
     response = admin.get(path)
     assert response.status_code == 200, response.text[:500]
     assert "<title>" in response.text
+
+
+@pytest.fixture(scope="module")
+def proxied_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleSetup]:
+    """Behind a trusted reverse proxy (here: the test itself, on 127.0.0.1)."""
+    workdir = tmp_path_factory.mktemp("proxied")
+    handoff = f"sqlite:///{workdir / 'handoff.db'}"
+    env = {**console_env(), "CONSOLE_TRUSTED_PROXIES": "127.0.0.1"}
+    with (
+        running_fake_rasa(TOKEN) as fake,
+        running_console(
+            workdir, fake.url, TOKEN, handoff, f"sqlite:///{workdir / 't.db'}", env
+        ) as console,
+    ):
+        yield ConsoleSetup(console, HandoffStore(handoff), fake)
+
+
+def test_cookie_is_secure_when_a_trusted_proxy_says_https(proxied_console: ConsoleSetup) -> None:
+    def login(headers: dict[str, str]) -> str:
+        response = requests.post(
+            proxied_console.console.url + "/api/login",
+            json={"username": ADMIN, "password": ADMIN_PASSWORD},
+            headers=headers,
+            timeout=10,
+        )
+        assert response.status_code == 200
+        return response.headers["Set-Cookie"]
+
+    assert "Secure" in login({"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert "Secure" not in login({"X-Forwarded-Proto": "http", "X-Forwarded-For": "203.0.113.9"})
+
+
+def test_behind_the_proxy_the_flood_limit_counts_the_real_client(
+    proxied_console: ConsoleSetup,
+) -> None:
+    def attempt(address: str, username: str) -> int:
+        return requests.post(
+            proxied_console.console.url + "/api/login",
+            json={"username": username, "password": "wrong-password"},
+            headers={"X-Forwarded-For": address},
+            timeout=10,
+        ).status_code
+
+    statuses = [attempt("198.51.100.7", f"name{i}") for i in range(21)]
+    assert statuses[-1] == 429
+    assert attempt("198.51.100.8", "someone") == 401  # another client is not locked out
