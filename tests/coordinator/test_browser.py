@@ -24,6 +24,7 @@ DESKTOP = {"width": 1280, "height": 800}
 AXE = ROOT / "tests" / ".npm" / "node_modules" / "axe-core" / "axe.min.js"
 DOC_IMAGES = ROOT / "docs" / "images" / "coordinators"
 TR = {"language": "tr"}
+XSS = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,9 @@ def test_coordinator_takes_over_a_widget_patient_live(
     context = new_context(browser, DESKTOP)
     page = context.new_page()
     errors: list[str] = []
+    dialogs: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     sign_in(page, setup.console.url, "selin", selin)
     expect(page.locator("#live")).to_have_class("live on")
     shot(page, "queue-desktop")
@@ -116,6 +119,9 @@ def test_coordinator_takes_over_a_widget_patient_live(
         f"patient message on the coordinator's screen after {(time.monotonic() - sent) * 1000:.0f} ms"
     )
     expect(page.locator("#transcript .from-patient").last).to_contain_text("Botox injections")
+    assert chat.send(XSS) == []
+    expect(page.locator("#transcript .from-patient .text").last).to_have_text(XSS)  # shown as text
+    assert page.locator("#transcript img").count() == 0
 
     page.select_option("#reply-select", "call_tomorrow")
     page.click("#reply-form button[type=submit]")
@@ -135,6 +141,7 @@ def test_coordinator_takes_over_a_widget_patient_live(
     page.click("#handback")
     expect(page.locator("#hold-state")).to_contain_text("The assistant is answering")
     assert errors == []
+    assert dialogs == []  # no script from a patient's message ever ran
     context.close()
 
 

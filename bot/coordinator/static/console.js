@@ -206,7 +206,8 @@
       document.getElementById("hold-state").textContent = data.paused
         ? L.botPaused + (data.held_by ? " " + L.heldBy + ": " + data.held_by : "")
         : L.botActive;
-      document.getElementById("takeover").hidden = data.paused && data.held_by === null ? false : data.paused;
+      // a colleague's conversation can be taken over too (the hold passes, audited)
+      document.getElementById("takeover").hidden = data.paused && data.held_by === document.body.dataset.user;
       document.getElementById("handback").hidden = !data.paused;
       transcript.textContent = "";
       data.turns.forEach(function (turn) { transcript.appendChild(renderTurn(turn)); });
