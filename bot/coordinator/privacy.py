@@ -44,7 +44,8 @@ def _dump(value: Any) -> str:
 
 def _whatsapp_keys(conversation_id: str) -> list[str]:
     number = conversation_id.removeprefix("whatsapp:").lstrip("+")
-    return sorted({hashlib.sha256(key.encode()).hexdigest() for key in (conversation_id, number)})
+    forms = (conversation_id, number, "+" + number, "whatsapp:+" + number)  # Cloud API, Twilio
+    return sorted({hashlib.sha256(key.encode()).hexdigest() for key in forms})
 
 
 @dataclass
