@@ -578,6 +578,16 @@ async def page_account(request: web.Request) -> web.Response:
     return render(request, "account.html", languages=UI_LANGUAGES)
 
 
+def first_reply_bars(median_label: str, result: stats.Stats) -> list[tuple[str, float]]:
+    """The median, then the latest ten tickets; nothing (a dash) before the first reply."""
+    if result.median_first_reply is None:
+        return []
+    latest = result.first_reply_minutes[-10:]
+    return [(median_label, round(result.median_first_reply, 1))] + [
+        (f"#{i + 1}", round(minutes, 1)) for i, minutes in enumerate(latest)
+    ]
+
+
 @admin
 async def page_stats(request: web.Request) -> web.Response:
     result = await asyncio.to_thread(_stats, request)
@@ -600,8 +610,7 @@ async def page_stats(request: web.Request) -> web.Response:
         ),
         "first_reply": stats.bar_chart(
             t("first_reply"),
-            [(t("median"), round(result.median_first_reply or 0, 1))]
-            + [(f"#{i + 1}", round(m, 1)) for i, m in enumerate(result.first_reply_minutes[-10:])],
+            first_reply_bars(t("median"), result),
         ),
         "bookings": stats.bar_chart(t("bookings"), list(result.bookings_per_day.items())[-14:]),
     }

@@ -151,7 +151,7 @@ def stacked_days_chart(title: str, per_day: Mapping[str, Mapping[str, int]]) -> 
     languages = sorted({lang for day in days for lang in per_day[day]})
     width, height, bottom = 560, 240, 200
     top = max((sum(per_day[d].values()) for d in days), default=0) or 1
-    step = (width - 60) / max(len(days), 1)
+    step = min((width - 60) / max(len(days), 1), 48.0)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {width} {height}" '
         f'width="100%" aria-label="{html.escape(title)}"><title>{html.escape(title)}</title>'
