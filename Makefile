@@ -33,7 +33,7 @@ $(MODEL): $(BIN)/.installed $(TRAINING_INPUTS)
 
 train: $(MODEL)  ## train the model into models/ (only when data or config changed)
 
-run: $(MODEL)  ## start the action server and Rasa (port 5005) on embedded defaults
+run: $(MODEL)  ## start the action server, Rasa (port 5005) and the coordinator console (8000)
 	$(BIN)/python -m bot.cli run
 
 shell: $(MODEL)  ## talk to the bot in the terminal
@@ -52,9 +52,16 @@ lint: $(BIN)/.installed  ## ruff and mypy
 	$(BIN)/ruff format --check bot actions tests bench
 	$(BIN)/mypy bot actions
 
-test-deps: $(BIN)/.installed  ## system packages the tests need (headless Chromium)
+AXE := tests/.npm/node_modules/axe-core/axe.min.js
+
+test-deps: $(BIN)/.installed $(AXE)  ## what the tests need: headless Chromium, axe-core
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# axe-core (accessibility audits in the browser tests), git-ignored, not a runtime dependency
+$(AXE):
+	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	npm install --no-save --no-audit --no-fund --prefix tests/.npm axe-core@4
 
 test: test-deps $(MODEL) validate  ## run every test (unit, integration, browser, conversations, NLU gate)
 	$(BIN)/python -m pytest -q
@@ -64,11 +71,12 @@ lock:  ## refresh constraints.txt from the current venv (after changing requirem
 	{ echo "# Full lock of every installed package (pip freeze of one resolver pass). Regenerate with \`make lock\`."; $(BIN)/pip freeze; } > constraints.txt
 
 clean:  ## remove models, results and local databases
-	rm -rf models results *.db tests/artifacts
+	rm -rf models results *.db tests/artifacts tests/.npm
 
 .PHONY: review-sheet
 review-sheet: $(BIN)/.installed  ## regenerate docs/medical-review.md (the clinic's medical review sheet)
 	$(BIN)/python -m bot.review_sheet
+
 # Benchmarks and deploy/ validation
 .PHONY: bench deploy-validate
 TOOLS_VENV := .venv-tools

@@ -29,8 +29,12 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    case,
     create_engine,
+    delete,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine
@@ -43,6 +47,12 @@ KINDS = ("booking", "handoff", "emergency", "fallback")
 CONSOLE_URL_VARIABLE = "CONSOLE_PUBLIC_URL"
 DEFAULT_CONSOLE_URL = "http://localhost:8000"
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud safely
+OUTCOMES = ("booked", "answered", "no_response", "not_suitable", "duplicate", "other")
+CONSOLE_COLUMNS = (
+    ("assignee", "VARCHAR(64)"),
+    ("closed_at", "TIMESTAMP"),
+    ("outcome", "VARCHAR(32)"),
+)
 
 Base = declarative_base()
 
@@ -71,6 +81,10 @@ class TicketRow(Base):  # type: ignore[misc, valid-type]
     claimed_until = Column(DateTime, nullable=True)
     delivered_at = Column(DateTime, nullable=True)
     last_error = Column(String(255), nullable=True)
+    # the coordinator console (bot/coordinator): who works on it, when and how it ended
+    assignee = Column(String(64), nullable=True)
+    closed_at = Column(DateTime, nullable=True)
+    outcome = Column(String(32), nullable=True)
 
 
 class AttachmentRow(Base):  # type: ignore[misc, valid-type]
@@ -165,6 +179,9 @@ class Ticket:
     delivery_attempts: int
     delivered_at: Optional[datetime]
     attachments: tuple[Attachment, ...] = ()  # metadata only
+    assignee: Optional[str] = None
+    closed_at: Optional[datetime] = None
+    outcome: Optional[str] = None
 
     def as_payload(self, console_url: str = DEFAULT_CONSOLE_URL) -> dict[str, Any]:
         """The JSON body sent to the coordinator webhook."""
@@ -203,6 +220,9 @@ def _ticket(row: TicketRow, attachments: tuple[Attachment, ...] = ()) -> Ticket:
         delivery_attempts=row.delivery_attempts,
         delivered_at=row.delivered_at,
         attachments=attachments,
+        assignee=row.assignee,
+        closed_at=row.closed_at,
+        outcome=row.outcome,
     )
 
 
@@ -210,10 +230,24 @@ def new_reference() -> str:
     return "HFS-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
 
 
+def _add_console_columns(engine: Engine) -> None:
+    """Stores created before the console existed get its three columns (no migration tool)."""
+    existing = {column["name"] for column in inspect(engine).get_columns("handoff_tickets")}
+    missing = [
+        (name, kind)
+        for name, kind in CONSOLE_COLUMNS
+        if name not in existing  # e.g. a store written by an older version
+    ]
+    with engine.begin() as connection:
+        for name, kind in missing:
+            connection.execute(text(f"ALTER TABLE handoff_tickets ADD COLUMN {name} {kind}"))
+
+
 class HandoffStore:
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         Base.metadata.create_all(self.engine)
+        _add_console_columns(self.engine)
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
 
     @classmethod
@@ -368,3 +402,62 @@ class HandoffStore:
         with self._sessions() as session:
             row = session.get(AttachmentRow, attachment_id)
             return _attachment(row, with_content=True) if row else None
+
+    # ---- the coordinator console ------------------------------------------------------
+    def queue(self, limit: int = 500) -> List[Ticket]:
+        """Open tickets: emergencies first, then the oldest waiting."""
+        is_emergency = case((TicketRow.kind == "emergency", 0), else_=1)
+        query = (
+            select(TicketRow)
+            .where(TicketRow.status != "closed")
+            .order_by(is_emergency, TicketRow.created_at)
+            .limit(limit)
+        )
+        with self._sessions() as session:
+            return [_ticket(row) for row in session.scalars(query)]
+
+    def for_sender(self, sender_id: str) -> List[Ticket]:
+        query = (
+            select(TicketRow).where(TicketRow.sender_id == sender_id).order_by(TicketRow.created_at)
+        )
+        with self._sessions() as session:
+            return [_ticket(row) for row in session.scalars(query)]
+
+    def created_since(self, since: datetime) -> List[Ticket]:
+        query = select(TicketRow).where(TicketRow.created_at > since).order_by(TicketRow.created_at)
+        with self._sessions() as session:
+            return [_ticket(row) for row in session.scalars(query)]
+
+    def assign(self, ticket_id: str, username: Optional[str]) -> None:
+        """Who works on the ticket (None: nobody); delivery status is left alone."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id)
+                .values(assignee=username, updated_at=utcnow())
+            )
+
+    def close(self, ticket_id: str, outcome: str) -> bool:
+        """Closes the ticket with an outcome; False when there is no such open ticket."""
+        if outcome not in OUTCOMES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        now = utcnow()
+        with self._sessions.begin() as session:
+            changed = session.execute(
+                update(TicketRow)
+                .where(TicketRow.id == ticket_id, TicketRow.status != "closed")
+                .values(status="closed", closed_at=now, outcome=outcome, updated_at=now)
+            ).rowcount
+        return changed == 1
+
+    def delete_for_sender(self, sender_id: str) -> int:
+        """Deletes every ticket of one patient and their attachments; returns how many
+        tickets were deleted."""
+        with self._sessions.begin() as session:
+            ids = list(
+                session.scalars(select(TicketRow.id).where(TicketRow.sender_id == sender_id))
+            )
+            if ids:
+                session.execute(delete(AttachmentRow).where(AttachmentRow.ticket_id.in_(ids)))
+            session.execute(delete(TicketRow).where(TicketRow.sender_id == sender_id))
+        return len(ids)

@@ -1,12 +1,16 @@
-"""Entry points: `python -m bot.cli run|shell` start the action server and Rasa together.
+"""Entry points: `python -m bot.cli run|shell` start the action server and Rasa together
+(`run` also the coordinator console on COORDINATOR_HOST:COORDINATOR_PORT, 127.0.0.1:8000).
 
-Both run in the foreground; Ctrl-C (SIGINT) or SIGTERM stops every process started here.
+All run in the foreground; Ctrl-C (SIGINT) or SIGTERM stops every process started here.
+Rasa's HTTP API is always protected by a token: RASA_AUTH_TOKEN, or one generated here and
+given only to Rasa and the console (never printed). The action server listens on loopback.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -39,6 +43,28 @@ def quiet_environment() -> dict[str, str]:
 
 def action_server_command(port: int) -> list[str]:
     return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
+def action_server_environment(env: dict[str, str]) -> dict[str, str]:
+    """rasa_sdk has no --interface option; it binds to SANIC_HOST (loopback unless set)."""
+    return {**env, "SANIC_HOST": env.get("ACTION_SERVER_HOST") or "127.0.0.1"}
+
+
+def coordinator_command() -> list[str]:
+    return [sys.executable, "-m", "bot.coordinator", "serve"]
+
+
+def coordinator_environment(env: dict[str, str], rasa_port: int, auth_token: str) -> dict[str, str]:
+    """The console reaches Rasa on loopback with the internal token."""
+    return {
+        **env,
+        "RASA_URL": env.get("RASA_URL") or f"http://127.0.0.1:{rasa_port}",
+        "RASA_AUTH_TOKEN": auth_token,
+    }
+
+
+def coordinator_port() -> int:
+    return int(os.environ.get("COORDINATOR_PORT") or 8000)
 
 
 def delivery_worker_command() -> list[str]:
@@ -98,12 +124,21 @@ def serve(args: argparse.Namespace, foreground: list[str] | None = None) -> int:
         print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
         return 2
     env = quiet_environment()
-    processes = [subprocess.Popen(action_server_command(args.action_port), cwd=ROOT, env=env)]
+    # the internal token: only Rasa and the console get it, it is never printed
+    auth_token = env.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(32)
+    processes = [
+        subprocess.Popen(
+            action_server_command(args.action_port),
+            cwd=ROOT,
+            env=action_server_environment(env),
+        )
+    ]
     if env.get("COORDINATOR_WEBHOOK_URL"):  # tickets then also go to the clinic's webhook
         processes.append(subprocess.Popen(delivery_worker_command(), cwd=ROOT, env=env))
     rasa_command = foreground or rasa_server_command(
-        args.port, args.model, args.endpoints, args.credentials, os.environ.get("RASA_AUTH_TOKEN")
+        args.port, args.model, args.endpoints, args.credentials, auth_token
     )
+    one_time_password = None if foreground else first_admin()
     stop_requested = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -116,8 +151,12 @@ def serve(args: argparse.Namespace, foreground: list[str] | None = None) -> int:
             print("The action server did not start.", file=sys.stderr)
             return 1
         processes.append(subprocess.Popen(rasa_command, cwd=ROOT, env=env))
+        if foreground is None:
+            console_env = coordinator_environment(env, args.port, auth_token)
+            processes.append(subprocess.Popen(coordinator_command(), cwd=ROOT, env=console_env))
         if foreground is None and wait_until_ready(f"http://127.0.0.1:{args.port}/", 120):
-            print_welcome(args.port)
+            console_ready = wait_until_ready(console_health_url(), 30)
+            print_welcome(args.port, console_ready, one_time_password)
         while not stop_requested and all(p.poll() is None for p in processes):
             time.sleep(0.5)
         return next((p.returncode for p in processes if p.returncode), 0)
@@ -127,8 +166,28 @@ def serve(args: argparse.Namespace, foreground: list[str] | None = None) -> int:
         stop_all(processes)
 
 
-def print_welcome(port: int) -> None:
+def first_admin() -> str | None:
+    """CONSOLE_ADMIN_USER/PASSWORD when set and absent; else, on the very first start, an
+    `admin` with a one-time password (returned, printed once in the welcome text)."""
+    from bot.coordinator.__main__ import bootstrap_admin
+    from bot.coordinator.config import Settings
+    from bot.coordinator.store import ConsoleStore
+
+    return bootstrap_admin(ConsoleStore(Settings.from_environment().db_url))
+
+
+def console_health_url() -> str:
+    return f"http://127.0.0.1:{coordinator_port()}/health"
+
+
+def print_welcome(port: int, console_ready: bool = False, one_time: str | None = None) -> None:
     base = f"http://localhost:{port}"
+    console = [
+        f"  console:   http://localhost:{coordinator_port()} (coordinators; "
+        + ("running)" if console_ready else "not answering yet, see its log above)")
+    ]
+    if one_time:
+        console.append(f"             first sign-in: admin / {one_time} (one-time, change it then)")
     print(
         "\n".join(
             [
@@ -138,6 +197,7 @@ def print_welcome(port: int) -> None:
                 + """-d '{"sender": "me", "message": "hello"}'""",
                 f"  socket.io: {base}/socket.io (Rasa's protocol: user_uttered / bot_uttered)",
                 f"  widget:    {base}/widget/demo.html (demo clinic page with the chat widget)",
+                *console,
                 "  terminal:  make shell",
                 "Stop with Ctrl-C.",
                 "",

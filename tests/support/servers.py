@@ -159,3 +159,52 @@ def running_bot(
         _stop(actions)
         rasa_log.close()
         actions_log.close()
+
+
+@dataclass(frozen=True)
+class RunningConsole:
+    url: str
+    workdir: Path
+    db_url: str
+    env: dict[str, str]
+
+    def log(self) -> str:
+        return (self.workdir / "console.log").read_text(errors="replace")
+
+
+@contextmanager
+def running_console(
+    workdir: Path,
+    rasa_url: str,
+    auth_token: str,
+    handoff_db_url: str,
+    tracker_db_url: str,
+    env_extra: dict[str, str] | None = None,
+) -> Iterator[RunningConsole]:
+    """The coordinator console as a real process on a free port, started with the same
+    command `make run` uses (bot.cli.coordinator_command)."""
+    from bot.cli import coordinator_command
+
+    port = free_port()
+    db_url = f"sqlite:///{workdir / 'console.db'}"
+    env = test_environment(
+        {
+            "COORDINATOR_HOST": "127.0.0.1",
+            "COORDINATOR_PORT": str(port),
+            "CONSOLE_DB_URL": db_url,
+            "HANDOFF_DB_URL": handoff_db_url,
+            "TRACKER_DB_URL": tracker_db_url,
+            "RASA_URL": rasa_url,
+            "RASA_AUTH_TOKEN": auth_token,
+            "CONSOLE_RETRY_SECONDS": "1",
+            "CONSOLE_POLL_SECONDS": "0.2",
+            **(env_extra or {}),
+        }
+    )
+    process, log = _start(coordinator_command(), workdir / "console.log", env)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/health", process, workdir / "console.log", 30)
+        yield RunningConsole(f"http://127.0.0.1:{port}", workdir, db_url, env)
+    finally:
+        _stop(process)
+        log.close()
