@@ -122,7 +122,7 @@ def test_replicas_and_health_endpoints() -> None:
     assert probe_path("rasa", "livenessProbe") == "/"
     assert probe_path("rasa", "readinessProbe") == "/webhooks/patients/health"
     assert probe_path("actions", "readinessProbe") == "/health"
-    assert probe_path("console", "readinessProbe") == "/healthz"
+    assert probe_path("console", "readinessProbe") == "/health"
     worker = containers(by_name["delivery-worker"])[0]
     assert worker["livenessProbe"]["exec"]["command"][:4] == [
         "python",
