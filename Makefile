@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install train run shell eval lint test test-deps validate clean lock
+.PHONY: help install train run shell eval lint test test-deps validate clean lock doc-screenshots
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -99,3 +99,8 @@ deploy-validate: $(TOOLS_VENV)/.installed  ## validate deploy/: Kubernetes schem
 	  echo "deploy/kubernetes: valid for Kubernetes $$version (strict)"; \
 	done
 	$(TOOLS_VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+
+doc-screenshots:  ## copy the browser tests' screenshots (tests/artifacts/) into docs/images/
+	mkdir -p docs/images/coordinators docs/images/widget
+	cp tests/artifacts/console-*.png docs/images/coordinators/
+	-cp tests/artifacts/flow-*.png docs/images/coordinators/ 2>/dev/null

@@ -18,6 +18,7 @@ bot.channels.widget.WidgetSocketIOInput:
   user_message_evt: user_uttered
   bot_message_evt: bot_uttered
   session_persistence: true
+bot.channels.patients.PatientChannelsInput:
 """
 
 

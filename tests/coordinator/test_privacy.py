@@ -4,7 +4,6 @@ them: Rasa's tracker store and SQL event broker (`events`), the handoff store wi
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import io
 import json
@@ -78,19 +77,8 @@ def places(tmp_path: Path) -> tuple[privacy.Places, dict[str, str]]:
         ).id
         for sender in (PATIENT, OTHER)
     }
-    with tickets.engine.begin() as connection:
-        connection.execute(
-            text(
-                "CREATE TABLE ticket_attachments (id VARCHAR(36) PRIMARY KEY, ticket_id VARCHAR(36), filename VARCHAR(255), media_type VARCHAR(100), size INTEGER, sha256 VARCHAR(64), content BLOB, created_at DATETIME)"
-            )
-        )
-        for sender, ticket_id in ids.items():
-            connection.execute(
-                text(
-                    "INSERT INTO ticket_attachments VALUES (:i, :t, 'mri report.pdf', 'application/pdf', 4, 'x', :c, :at)"
-                ),
-                {"i": "a-" + sender, "t": ticket_id, "c": b"%PDF", "at": dt.datetime(2026, 12, 1)},
-            )
+    for ticket_id in ids.values():
+        tickets.add_attachment(ticket_id, "mri report.pdf", "application/pdf", b"%PDF")
     console = ConsoleStore(f"sqlite:///{tmp_path / 'console.db'}")
     for sender in (PATIENT, OTHER):
         console.enqueue("c-" + sender, sender, "ayse", "text", {"text": "Merhaba"})

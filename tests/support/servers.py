@@ -107,8 +107,13 @@ def running_bot(
     if not MODEL.exists():
         raise RuntimeError(f"{MODEL} is missing: run `make train` (make test does)")
     # tickets go to a store of this test run, never to a file in the repository
+    # the patient channels endpoint checks the same token as Rasa's HTTP API (as `make run`)
     env = test_environment(
-        {"HANDOFF_DB_URL": f"sqlite:///{workdir / 'handoff.db'}", **(env_extra or {})}
+        {
+            "HANDOFF_DB_URL": f"sqlite:///{workdir / 'handoff.db'}",
+            "RASA_AUTH_TOKEN": auth_token,
+            **(env_extra or {}),
+        }
     )
     action_port, rasa_port = free_port(), free_port()
     (workdir / "endpoints.yml").write_text(
