@@ -24,7 +24,7 @@ import os
 import re
 import uuid
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Coroutine, Dict, Optional
+from typing import Any, Awaitable, Callable, Collection, Coroutine, Dict, Optional, Sequence
 from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import InputChannel, UserMessage, decode_bearer_token
@@ -46,6 +46,7 @@ WIDGET_ROUTE = "/widget"
 REDIS_URL_VARIABLE = "SOCKETIO_REDIS_URL"
 MESSAGE_ID_KEY = "message_id"
 REMEMBERED_MESSAGE_IDS = 10_000
+RESENT_MESSAGES = 20  # at most this many missed console messages resent on reconnect
 # uuid hex (rasa-webchat, our widget) and other ids that are safe as a tracker's sender id
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,128}")
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -134,6 +135,38 @@ def bot_uttered_payload(message: Outgoing) -> Dict[str, Any]:
     if message.metadata:
         payload["metadata"] = dict(message.metadata)
     return payload
+
+
+def missed_messages(
+    events: Sequence[Dict[str, Any]], seen: Collection[str], limit: int = RESENT_MESSAGES
+) -> list[Dict[str, Any]]:
+    """Console-sent messages (coordinators' and the bot's notices, which carry a
+    `metadata.message_id`) written after the last one the page has shown, as `bot_uttered`
+    payloads: what a widget that was closed meanwhile has not seen."""
+    sent = [
+        event
+        for event in events
+        if event.get("event") == "bot"
+        and isinstance((event.get("metadata") or {}).get(MESSAGE_ID_KEY), str)
+    ]
+    shown = [i for i, event in enumerate(sent) if event["metadata"][MESSAGE_ID_KEY] in seen]
+    missed = sent[shown[-1] + 1 :] if shown else sent
+    return [
+        bot_uttered_payload(
+            Outgoing(
+                text=str(event.get("text") or ""),
+                language="",
+                buttons=tuple((event.get("data") or {}).get("buttons") or ()),
+                metadata={
+                    key: event["metadata"][key]
+                    for key in ("from", "name", MESSAGE_ID_KEY)
+                    if key in event["metadata"]
+                },
+            )
+        )
+        for event in missed[-limit:]
+        if event.get("text")
+    ]
 
 
 class WidgetSender:
@@ -240,6 +273,7 @@ class WidgetSocketIOInput(SocketIOInput):
         self.allowed_origins = allowed_origins
         self.redis_url = redis_url
         self.recent_messages = RecentMessages()
+        self._app: Optional[Sanic] = None
         if ANY_ORIGIN in allowed_origins:
             logger.warning("The widget accepts every origin: set BOT_CORS_ORIGINS in production.")
 
@@ -264,6 +298,10 @@ class WidgetSocketIOInput(SocketIOInput):
         async def user_uttered(sid: str, data: Any = None) -> Ack:
             return await self._user_uttered(on_new_message, sid, data)
 
+        async def remember_app(app: Sanic, _: Any) -> None:
+            self._app = app  # the agent (tracker store) for messages missed while closed
+
+        blueprint.listener("before_server_start")(remember_app)
         blueprint.add_route(health, "/", methods=["GET"])
         sio.on("connect", self._connect, namespace=self.namespace)
         sio.on("disconnect", self._disconnect, namespace=self.namespace)
@@ -307,6 +345,25 @@ class WidgetSocketIOInput(SocketIOInput):
                 await joined
         if self.sio is not None:
             await self.sio.emit("session_confirm", session_id, room=sid)
+            seen = data.get("seen") if isinstance(data, dict) else None
+            if session_id == requested and isinstance(seen, list):  # our widget, resuming
+                await self._resend_missed(sid, session_id, {v for v in seen if isinstance(v, str)})
+
+    async def _resend_missed(self, sid: str, session_id: str, seen: set[str]) -> None:
+        """Coordinators' messages written while the page was closed, to this page only."""
+        agent = getattr(getattr(self._app, "ctx", None), "agent", None)
+        if agent is None or agent.tracker_store is None or self.sio is None:
+            return
+        try:
+            tracker = await agent.tracker_store.retrieve(session_id)
+        except Exception as error:  # the store is down: the live path still works
+            logger.warning("Could not read missed widget messages: %s", type(error).__name__)
+            return
+        if tracker is None:
+            return
+        events = [event.as_dict() for event in tracker.events]
+        for payload in missed_messages(events, seen):
+            await self.sio.emit(self.bot_message_evt, payload, room=sid, namespace=self.namespace)
 
     async def _user_uttered(self, on_new_message: OnNewMessage, sid: str, data: Any) -> Ack:
         if not isinstance(data, dict):

@@ -26,6 +26,7 @@ function startHfsWidget(io, script, css, LABELS) {
   const HUMAN_PAYLOAD = "/request_human";
   const HOST_ID = "hfs-chat-widget";
   const MAX_HISTORY = 200;
+  const MAX_SEEN_IDS = 50;
   const MAX_MESSAGE_LENGTH = 1000;
   const MAX_NAME_LENGTH = 80;
   const TYPING_TIMEOUT_MS = 60000;
@@ -213,6 +214,8 @@ function startHfsWidget(io, script, css, LABELS) {
       message.from = "coordinator";
       message.name = name;
     }
+    const id = payload.metadata && payload.metadata.message_id;
+    if (typeof id === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(id)) message.id = id;
     if (typeof payload.text === "string" && payload.text.trim()) message.text = payload.text;
     const attachment = payload.attachment;
     let image = typeof payload.image === "string" ? payload.image : null;
@@ -499,6 +502,13 @@ function startHfsWidget(io, script, css, LABELS) {
 
   // ---- connection ------------------------------------------------------------------------
 
+  function seenMessageIds() {
+    return state.history
+      .filter(function (m) { return typeof m.id === "string"; })
+      .map(function (m) { return m.id; })
+      .slice(-MAX_SEEN_IDS);
+  }
+
   function connect() {
     if (socket) return;
     socket = io(config.serverUrl, {
@@ -511,7 +521,9 @@ function startHfsWidget(io, script, css, LABELS) {
     socket.on("connect", function () {
       everConnected = true;
       setStatus(null);
-      socket.emit("session_request", { session_id: state.sessionId });
+      // `seen`: the console-sent messages this page has shown; the server resends those
+      // written while the page was closed (ignored by servers that do not know it)
+      socket.emit("session_request", { session_id: state.sessionId, seen: seenMessageIds() });
     });
     socket.on("session_confirm", function (data) {
       const sessionId = typeof data === "string" ? data : data && data.session_id;
@@ -523,7 +535,7 @@ function startHfsWidget(io, script, css, LABELS) {
     });
     socket.on("bot_uttered", function (payload) {
       const message = botMessage(payload);
-      if (!message) return;
+      if (!message || (message.id && seenMessageIds().indexOf(message.id) !== -1)) return;
       appendMessage(message);
       if (panel.hidden) {
         launcherBadge.hidden = false;

@@ -177,6 +177,47 @@ async def test_a_coordinators_message_reaches_the_widget_room_and_the_tracker(
         await widget.close()
 
 
+async def test_a_widget_that_was_closed_gets_the_coordinators_messages_when_it_returns(
+    patients_bot: RunningBot,
+) -> None:
+    page = ThirdPartyWidget(patients_bot.url, origin=None)
+    session = await page.connect(uuid.uuid4().hex)
+    assert await page.say("merhaba") == [("utter_greet", "tr")]
+    await page.close()  # the patient closed the tab
+    for message_id, words in (("closed-1", "Merhaba, ben Ayşe."), ("closed-2", "Yarın ararım.")):
+        body = {"conversation_id": session, "message_id": message_id, "text": words}
+        answer = await asyncio.to_thread(send, patients_bot, body | {"sender": COORDINATOR})
+        assert answer.status_code == 200, answer.text
+
+    async def reopen(seen: list[str]) -> list[dict[str, Any]]:
+        widget = ThirdPartyWidget(patients_bot.url, origin=None)
+        await widget.client.connect(patients_bot.url, transports=["websocket"])
+        await widget.client.emit("session_request", {"session_id": session, "seen": seen})
+        assert await asyncio.wait_for(widget.confirmed.get(), timeout=10) == session
+        await asyncio.sleep(1.5)
+        received = []
+        while not widget.replies.empty():
+            received.append(widget.replies.get_nowait())
+        await widget.close()
+        return received
+
+    missed = await reopen([])
+    assert [m["text"] for m in missed] == ["Merhaba, ben Ayşe.", "Yarın ararım."]
+    assert missed[0]["metadata"] == {
+        "from": "coordinator",
+        "name": "Ayşe",
+        "message_id": "closed-1",
+    }
+    assert [m["text"] for m in await reopen(["closed-1"])] == ["Yarın ararım."]
+    assert await reopen(["closed-1", "closed-2"]) == []
+    # a third-party widget sends no `seen`: Rasa's protocol unchanged, nothing resent
+    other = ThirdPartyWidget(patients_bot.url, origin=None)
+    assert await other.connect(session) == session
+    await asyncio.sleep(1)
+    assert other.replies.empty()
+    await other.close()
+
+
 # ---- WhatsApp (Cloud API) --------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from bot.channels.widget import (
     RecentMessages,
     WidgetSocketIOInput,
     message_metadata,
+    missed_messages,
     same_origin,
     valid_session_id,
 )
@@ -179,3 +180,32 @@ def test_make_run_refuses_an_origins_setting_that_is_not_an_origin(
     monkeypatch.setenv("BOT_CORS_ORIGINS", "clinic.example")
     assert cli_main(["run"]) == 2
     assert "BOT_CORS_ORIGINS" in capsys.readouterr().err
+
+
+def _sent(message_id: str, text: str, **metadata: str) -> dict[str, object]:
+    return {"event": "bot", "text": text, "metadata": {"message_id": message_id, **metadata}}
+
+
+def test_missed_messages_are_the_console_sent_ones_after_the_last_shown() -> None:
+    events = [
+        {"event": "user", "text": "hi"},
+        {"event": "bot", "text": "Hello!", "metadata": {"utter_action": "utter_greet"}},
+        _sent("a", "Ayşe joined", **{"from": "bot"}),
+        _sent("b", "Hello, Ayşe here", **{"from": "coordinator", "name": "Ayşe"}),
+        _sent("c", "I'll call you", **{"from": "coordinator", "name": "Ayşe"}),
+    ]
+    assert [m["text"] for m in missed_messages(events, set())] == [
+        "Ayşe joined",
+        "Hello, Ayşe here",
+        "I'll call you",
+    ]
+    assert [m["text"] for m in missed_messages(events, {"b"})] == ["I'll call you"]
+    assert missed_messages(events, {"c"}) == []
+    assert missed_messages(events, {"a", "c"}) == []  # only what came after the last shown
+    assert missed_messages(events, {"c"}, limit=1) == []
+    assert [m["text"] for m in missed_messages(events, set(), limit=1)] == ["I'll call you"]
+    assert missed_messages(events, {"b"})[0]["metadata"] == {
+        "from": "coordinator",
+        "name": "Ayşe",
+        "message_id": "c",
+    }
