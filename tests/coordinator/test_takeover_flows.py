@@ -535,6 +535,7 @@ def test_console_shows_the_whatsapp_window_and_blocks_free_text_outside_it(
         expect(window).to_contain_text(re.compile(r"\d"))  # the time left
         expect(page.locator("#message-text")).to_be_enabled()
         expect(page.locator("#template-form")).to_be_visible()
+        window.scroll_into_view_if_needed()
         page.screenshot(path=artifact("flow-console-whatsapp-window-open.png"))
         assert violations(page) == [], "conversation view, window open"
 
@@ -547,6 +548,7 @@ def test_console_shows_the_whatsapp_window_and_blocks_free_text_outside_it(
         expect(page.locator("#template-form")).to_be_visible()
         expect(page.locator("#template-select option")).to_have_count(len(content.templates()))
         expect(page.locator("#template-description")).not_to_be_empty()
+        page.locator("#template-form").scroll_into_view_if_needed()
         page.screenshot(path=artifact("flow-console-whatsapp-window-closed.png"))
         assert violations(page) == [], "conversation view, window closed"
 
