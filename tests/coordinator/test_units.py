@@ -21,7 +21,7 @@ from bot.languages import SUPPORTED_LANGUAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
-TR_CREATED = "Tamamdır: bir hasta koordinatörü 24 saat içinde size buradan yanıt verecek. Referans numaranız HFS-ABC234."
+TR_CREATED = "Talebiniz iletildi: bir hasta koordinatörü 24 saat içinde size buradan yanıt verecek. Referans numaranız: HFS-ABC234."
 
 
 def user(
