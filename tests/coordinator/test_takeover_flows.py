@@ -254,6 +254,13 @@ def whatsapp_conversation_from_yesterday(bot: RunningBot, graph: FakeGraphApi, w
     assert time.time() - latest["timestamp"] > DAY
 
 
+def report(line: str) -> None:
+    """A measurement: printed (seen with `-s`) and kept in tests/artifacts/flow-latencies.txt."""
+    print(line)
+    with artifact("flow-latencies.txt").open("a", encoding="utf-8") as log:
+        log.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {line.strip()}\n")
+
+
 def all_in(language: str, answers: list[tuple[str, str] | None]) -> bool:
     return bool(answers) and all(a is not None and a[1] == language for a in answers)
 
@@ -262,7 +269,11 @@ def all_in(language: str, answers: list[tuple[str, str] | None]) -> bool:
 
 
 def test_widget_patient_taken_over_in_the_console_and_handed_back_in_german(
-    browser: Browser, flow_bot: RunningBot, clinic: Site, setup: ConsoleSetup, coordinator: Any
+    browser: Browser,
+    flow_bot: RunningBot,
+    clinic: Site,
+    setup: ConsoleSetup,
+    coordinator: ConsoleClient,
 ) -> None:
     console_context = browser.new_context(viewport=DESKTOP, locale="en-US")
     widget_context = browser.new_context(
@@ -297,7 +308,7 @@ def test_widget_patient_taken_over_in_the_console_and_handed_back_in_german(
         # the ticket appears on the open queue page, no reload
         ticket_link = console.locator(f"a[href='/conversations/{session}']")
         expect(ticket_link).to_be_visible(timeout=15_000)
-        print(
+        report(
             f"\n[widget] ticket on the coordinator's open queue "
             f"{(time.monotonic() - said_yes) * 1000:.0f} ms after the patient's confirmation"
         )
@@ -334,7 +345,7 @@ def test_widget_patient_taken_over_in_the_console_and_handed_back_in_german(
         written = time.monotonic()
         expect(patient_turns).to_have_count(count + 1, timeout=15_000)
         to_coordinator = (time.monotonic() - written) * 1000
-        print(f"[widget] patient's message → coordinator's screen: {to_coordinator:.0f} ms")
+        report(f"[widget] patient's message → coordinator's screen: {to_coordinator:.0f} ms")
         expect(patient_turns.last).to_contain_text("Brauche ich vor der Reise ein MRT?")
         widget.wait_for_timeout(SILENCE_SECONDS * 1000)
         assert bot_bubbles(widget).count() == bots_before, "the bot answered a held conversation"
@@ -348,7 +359,7 @@ def test_widget_patient_taken_over_in_the_console_and_handed_back_in_german(
         canned = content.replies()["call_tomorrow"].text["de"]
         expect(person_bubbles(widget).locator(".hfs-text")).to_have_text([canned], timeout=15_000)
         to_patient = (time.monotonic() - clicked) * 1000
-        print(f"[widget] coordinator's reply → patient's widget: {to_patient:.0f} ms")
+        report(f"[widget] coordinator's reply → patient's widget: {to_patient:.0f} ms")
         free_text = "Guten Tag, hier ist Selin. Ich schaue mir Ihre Frage gleich an."
         console.fill("#message-text", free_text)
         console.click("#message-form button[type=submit]")
@@ -515,7 +526,7 @@ def test_console_shows_the_whatsapp_window_and_blocks_free_text_outside_it(
     flow_bot: RunningBot,
     graph: FakeGraphApi,
     setup: ConsoleSetup,
-    coordinator: Any,
+    coordinator: ConsoleClient,
 ) -> None:
     open_one, old_one = "966501270003", "905321270004"
     patient = Patient(flow_bot, graph, open_one, name="Test Patient")
