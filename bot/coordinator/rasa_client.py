@@ -11,6 +11,7 @@ from urllib.parse import quote
 import aiohttp
 
 TIMEOUT = aiohttp.ClientTimeout(total=15)
+PATH_SAFE = ":+@!$&'()*,;="  # RFC 3986 path-segment characters that need no encoding
 
 
 class RasaError(Exception):
@@ -41,7 +42,10 @@ class RasaClient:
         self.session = session
 
     def _conversation_url(self, conversation_id: str, tail: str) -> str:
-        return f"{self.base_url}/conversations/{quote(conversation_id, safe='')}/{tail}"
+        # Rasa (Sanic) does not percent-decode the id in the path: characters allowed in a path
+        # segment go as they are, or a Twilio id "whatsapp:+49…" would reach another tracker
+        # ("whatsapp:%2B49…") and its pause would never silence the bot.
+        return f"{self.base_url}/conversations/{quote(conversation_id, safe=PATH_SAFE)}/{tail}"
 
     async def _json(self, method: str, url: str, **kwargs: Any) -> Any:
         try:

@@ -143,6 +143,13 @@ def ticket_json(ticket: Ticket, now: datetime) -> dict[str, Any]:
     }
 
 
+def _may_send_free_text(tracker: dict[str, Any]) -> bool:
+    """False outside WhatsApp's 24-hour window: the "joined" / "back" notices are free text
+    that WhatsApp would refuse (they would only stand as failed messages in the transcript)."""
+    window = whatsapp_window(tracker.get("events") or [], datetime.now(timezone.utc))
+    return not window.applies or window.open
+
+
 def retry_delay(attempts: int, base: float) -> timedelta:
     return min(timedelta(seconds=base * (2 ** min(attempts, 10))), MAX_RETRY)
 
@@ -296,7 +303,9 @@ class Console:
         self.hub.publish(
             LiveEvent("hold", {"conversation_id": conversation_id, "held_by": user.username})
         )
-        if previous is None or previous.username != user.username:
+        if (previous is None or previous.username != user.username) and _may_send_free_text(
+            tracker
+        ):
             await self._enqueue_and_deliver(
                 conversation_id,
                 None,
@@ -317,7 +326,8 @@ class Console:
                 await asyncio.to_thread(self.tickets.assign, ticket.id, None)
         self.store.audit(user.username, "handback", conversation_id)
         self.hub.publish(LiveEvent("hold", {"conversation_id": conversation_id, "held_by": None}))
-        await self._enqueue_and_deliver(conversation_id, None, "response", {"response": LEFT})
+        if _may_send_free_text(tracker):
+            await self._enqueue_and_deliver(conversation_id, None, "response", {"response": LEFT})
         return {"status": "bot"}
 
     async def _rasa_call(self, call: Any) -> None:
