@@ -100,8 +100,9 @@ class TermMatcher:
 
 
 def _match_form(text: str) -> str:
-    """Folded text with apostrophes as spaces ("Botox'un" -> "botox un"), same length."""
-    return fold(text).replace("'", " ")
+    """Folded text with apostrophes and hyphens as spaces ("Botox'un" -> "botox un",
+    "12-jähriger" -> "12 jahriger"), same length."""
+    return fold(text).replace("'", " ").replace("-", " ")
 
 
 def _unique(terms: list[Term]) -> list[Term]:
