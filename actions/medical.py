@@ -22,6 +22,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.procedures import procedures
+from bot.languages import first_guess
 from bot.names import (
     ANSWER_ACTION,
     ANSWER_OFFER_SLOT,
@@ -151,9 +152,15 @@ class ActionAnswerMedical(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
         message = tracker.latest_message or {}
-        language = tracker.get_slot(LANGUAGE_SLOT)
-        questions = questions_of(message)
         events: List[EventType] = []
+        language = tracker.get_slot(LANGUAGE_SLOT)
+        if not language:
+            # the first message decides (bot/nlg.py answers in it too): keep it from now on
+            user_events = (e.get("parse_data") for e in tracker.events if e.get("event") == "user")
+            language = first_guess(user_events)
+            if language:
+                events.append(SlotSet(LANGUAGE_SLOT, language))
+        questions = questions_of(message)
         if greeted(message):
             dispatcher.utter_message(response="utter_greeting_line")
         shown = bool(tracker.get_slot(DISCLAIMER_SHOWN_SLOT))

@@ -1,4 +1,10 @@
-"""Response generation that leaves button payloads alone.
+"""Response generation that leaves button payloads alone, in the conversation's language.
+
+Until a conversation has a `language` slot (set by a confident detection, a widget or
+WhatsApp hint, or an explicit change), responses are chosen for the language of its first
+message: the detector's best guess (`language_guess`), so a short "Botox Kosten?" is
+answered in German, not in English by default. Done here, inside Rasa, rather than by a
+custom slot mapping, which would cost a call to the action server on every message.
 
 Rasa's templated NLG fills `{slot}` placeholders in every part of a response, button
 payloads included. Our payloads carry JSON entities (`/change_language{"language": "ar"}`),
@@ -14,9 +20,14 @@ from typing import Any, Dict, Optional
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator, interpolator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.languages import first_guess
+
 BUTTON_KEYS = ("buttons", "quick_replies")
+LANGUAGE_SLOT = "language"
 
 
 class PayloadSafeNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
@@ -26,6 +37,19 @@ class PayloadSafeNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
         self, endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None
     ) -> None:
         super().__init__((domain or Domain.empty()).responses)
+
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> Optional[Dict[str, Any]]:
+        filled_slots = tracker.current_slot_values()
+        if not filled_slots.get(LANGUAGE_SLOT):
+            guesses = (e.parse_data for e in tracker.events if isinstance(e, UserUttered))
+            filled_slots = {**filled_slots, LANGUAGE_SLOT: first_guess(guesses)}
+        return self.generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)
 
     def _fill_response(
         self,

@@ -8,7 +8,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.language import ActionFirstMessageLanguage
 from actions.medical import ActionAcceptOffer, ActionAnswerMedical
 
 
@@ -88,10 +87,10 @@ async def test_yes_after_an_offer_follows_it_up() -> None:
         assert events == [SlotSet("answer_offer", None), FollowupAction(follow_up)]
 
 
-async def test_the_first_message_guess_sets_the_language_only_when_none_is_set() -> None:
-    action = ActionFirstMessageLanguage()
-    message = {"language_guess": "de"}
-    first = await action.run(CollectingDispatcher(), _tracker({"language": None}, message), {})
-    later = await action.run(CollectingDispatcher(), _tracker({"language": "fr"}, message), {})
-    assert first == [SlotSet("language", "de")]
-    assert later == []
+async def test_the_first_messages_guess_becomes_the_conversations_language() -> None:
+    message = {"intent": {"name": "ask_cost"}, "entities": [], "language_guess": "de"}
+    events = [{"event": "user", "parse_data": message}]
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker({"language": None}, message, events)
+    result = await ActionAnswerMedical().run(dispatcher, tracker, {})
+    assert result[0] == SlotSet("language", "de")

@@ -128,7 +128,14 @@ def test_a_short_first_message_with_latin_medical_words_decides_the_language(
 def test_the_first_messages_language_stays_for_neutral_follow_ups(bot: RunningBot) -> None:
     chat = RestChat(bot.url)
     chat.answers("Botox Kosten?")
-    assert chat.answers("ok") == [("utter_how_can_help", "de")]
+    answers = chat.answers("MVD?")
+    assert answers and all(a is not None and a[1] == "de" for a in answers), answers
+
+
+def test_ok_after_the_price_answer_takes_up_the_consultation(bot: RunningBot) -> None:
+    chat = RestChat(bot.url)
+    chat.answers("Botox Kosten?")
+    assert chat.answers("ok") == [("utter_ask_booking_consent", "de")]
 
 
 def test_the_widgets_page_language_still_wins_over_the_first_message(bot: RunningBot) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlu.segmentation import CONTEXT, GREETING, QUESTION, split_segments
+from bot.nlu.segmentation import CONTEXT, GREETING, QUESTION, names_a_child, split_segments
 
 CASES = [
     (
@@ -87,3 +87,19 @@ def test_offsets_point_into_the_original_text() -> None:
 
 def test_a_greeting_alone_is_not_split_off() -> None:
     assert [s.role for s in split_segments("hello", "en")] == [CONTEXT]
+
+
+@pytest.mark.parametrize(
+    ("text", "child"),
+    [
+        ("my son is 14, can he have the MVD operation?", True),
+        ("meine Tochter ist 8 und ihr Auge zuckt", True),
+        ("kızım 8 yaşında", True),
+        ("дочке 8 лет", True),
+        ("My son has had twitching for 3 years", False),
+        ("my daughter is 35", False),
+        ("my son had botox 3 months ago", False),
+    ],
+)
+def test_a_child_patient_is_recognised_by_an_age_under_18(text: str, child: bool) -> None:
+    assert names_a_child(text) is child

@@ -35,7 +35,7 @@ from bot.names import (
     TRIP_INTENTS,
 )
 from bot.nlu.intent_classifier import SEGMENTS
-from bot.nlu.segmentation import CONTEXT, GREETING, QUESTION
+from bot.nlu.segmentation import CONTEXT, GREETING, QUESTION, names_a_child
 
 RISK_CONTEXT = "risk_context"  # term-list entity; kept in the segments, not as an entity
 RISK_CONTEXTS = "risk_contexts"  # parse-data key: the risks named anywhere in the message
@@ -99,6 +99,8 @@ def plan_segments(
             (str(e["value"]) for e in named if e["entity"] == PROCEDURE_ENTITY), procedure
         )
         own_risk = next((str(e["value"]) for e in named if e["entity"] == RISK_CONTEXT), None)
+        if own_risk is None and names_a_child(segment.text):
+            own_risk = "children"
         segment.procedure = procedure
         if segment not in asked:
             risk_in_context = own_risk or risk_in_context

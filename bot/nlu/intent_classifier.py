@@ -33,7 +33,7 @@ from sklearn.svm import LinearSVC
 
 from bot.nlu.language_detector import DETECTED_LANGUAGE
 from bot.nlu.segmentation import GREETING, Segment, split_segments
-from bot.nlu.term_extractor import Term, TermMatcher, read_term_files
+from bot.nlu.term_extractor import Term, TermMatcher, read_term_files, term_files_fingerprint
 from bot.nlu.text import fold
 
 MODEL_FILE = "linear_intent_classifier.joblib"
@@ -130,6 +130,10 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             # treatment names, to carry the treatment of one part of a message to the next
             "terms_dir": "data/terms",
         }
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        return term_files_fingerprint(str(config.get("terms_dir", "data/terms")))
 
     def __init__(
         self,

@@ -33,7 +33,7 @@ from bot.nlu.text import fold
 DETECTED_LANGUAGE = "detected_language"
 # The best guess when the text says anything about its language (not "ok", "Botox?"):
 # the first message of a conversation decides the language with it, however unsure
-# (action_first_message_language); later messages switch only when confident.
+# (bot/nlg.py, action_answer_medical); later messages switch only when confident.
 LANGUAGE_GUESS = "language_guess"
 LANGUAGE_ENTITY = "language"
 
@@ -45,6 +45,8 @@ _LINGUA_BY_CODE: dict[str, Language] = {
     "de": Language.GERMAN,
     "fr": Language.FRENCH,
 }
+# Letters of the scripts our languages are written in: runes or Hangul say nothing.
+_OUR_LETTERS = re.compile(r"[A-Za-z\u00C0-\u024F\u0400-\u04FF\u0600-\u06FF]")
 # Scripts that only one of our six languages uses: certain even for one word.
 _SCRIPT_LANGUAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]"), "ar"),
@@ -94,7 +96,7 @@ def detect_language(
 ) -> Detection:
     """Guesses the language of `text`; neutral words ("ok", "botox") carry no signal."""
     words = [w for w in _WORD.findall(_ADDRESS.sub(" ", text)) if fold(w) not in neutral_words]
-    if not words:
+    if not words or not _OUR_LETTERS.search(" ".join(words)):
         return Detection(default_language, 0.0, False, informative=False)
     meaningful = " ".join(words)
     for pattern, code in _SCRIPT_LANGUAGES:
@@ -120,7 +122,12 @@ def _cue_words() -> dict[str, str]:
 
     owners: dict[str, set[str]] = {}
     for language, cues in all_cues().items():
-        for word in (*cues.greetings, *cues.question_words, *cues.question_verbs):
+        for word in (
+            *cues.greetings,
+            *cues.question_words,
+            *cues.question_verbs,
+            *cues.common_words,
+        ):
             owners.setdefault(word, set()).add(language)
     return {word: next(iter(langs)) for word, langs in owners.items() if len(langs) == 1}
 

@@ -49,6 +49,9 @@ class Cues:
     question_verbs: frozenset[str]  # is, can: the first word only
     question_particles: frozenset[str]  # anywhere in the clause (tr "mi", ru "ли")
     request_verbs: frozenset[str]  # "I'd like to know how…": an indirect question
+    inversion_words: frozenset[str]  # a pronoun second: "buchen Sie…?", "réservez-vous…?"
+    common_words: frozenset[str]  # only for guessing the language of short messages
+    child_nouns: frozenset[str]  # son, daughter…: with an age under 18, the patient is a child
     conjunctions: frozenset[str]
     prefixed_conjunctions: tuple[str, ...]  # glued to the next word (ar "و")
 
@@ -83,6 +86,9 @@ def _cues_of(entry: object, language: str) -> Cues:
         question_verbs=frozenset(words("question_verbs")),
         question_particles=frozenset(words("question_particles")),
         request_verbs=frozenset(words("request_verbs")),
+        inversion_words=frozenset(words("inversion_words")),
+        common_words=frozenset(words("common_words")),
+        child_nouns=frozenset(words("child_nouns")),
         conjunctions=frozenset(words("conjunctions")),
         prefixed_conjunctions=tuple(words("prefixed_conjunctions")),
     )
@@ -169,8 +175,7 @@ def _break_positions(folded: str, start: int, end: int, cues: Cues) -> list[int]
     for word in _WORD.finditer(folded, start, end):
         token = word.group()
         glued = any(
-            token.startswith(p) and len(token) > len(p) and token[len(p) :] in cues.question_words
-            for p in cues.prefixed_conjunctions
+            token.startswith(p) and len(token) > len(p) + 1 for p in cues.prefixed_conjunctions
         )
         if glued or (token in cues.conjunctions and word.start() > start):
             positions.add(word.start())
@@ -184,8 +189,13 @@ def _words(folded: str, start: int, end: int, cues: Cues) -> list[str]:
     if words:
         for prefix in cues.prefixed_conjunctions:
             head = words[0]
-            if head.startswith(prefix) and head[len(prefix) :] in cues.question_words:
+            if (
+                head.startswith(prefix)
+                and len(head) > len(prefix) + 1
+                and head not in cues.question_words
+            ):
                 words[0] = head[len(prefix) :]
+                break
     return words
 
 
@@ -195,6 +205,7 @@ def _starts_question(folded: str, start: int, end: int, cues: Cues) -> bool:
         any(w in cues.question_words for w in words[:3])
         or words[0] in cues.question_verbs
         or any(w in cues.question_particles for w in words)
+        or (len(words) > 1 and words[1] in cues.inversion_words)
     )
 
 
@@ -219,3 +230,32 @@ def _is_question(folded: str, start: int, end: int, text: str, cues: Cues) -> bo
     if text[start:end].rstrip().endswith(("?", "؟")):
         return True
     return _has_question_cue(folded, start, end, cues)
+
+
+# An age: a number under 18 not part of a duration ("for 3 years", "seit 3 Jahren", "3 yıldır").
+_NUMBER = re.compile(r"(?<!\d)(?<!\d[.,])(\d{1,2})(?!\d|[.,]\d)")
+_DURATION_BEFORE = re.compile(
+    r"(?:for|since|seit|depuis|pendant|منذ|уже|последние|vor|il y a)\s*$", re.IGNORECASE
+)
+_DURATION_AFTER = re.compile(
+    r"^\s*(?:-\s*)?(?:yıldır|yildir|aydır|aydir|senedir|haftadır|years? ago|months?|weeks?|days?"
+    r"|monate?n?|wochen?|tage?n?|mois|semaines?|jours?|ay\b|gün|hafta|месяц|недел|дн|назад"
+    r"|شهر|أشهر|اسابيع|أسابيع|أيام|يوم)",
+    re.IGNORECASE,
+)
+
+
+def names_a_child(text: str) -> bool:
+    """ "my son is 14", "meine Tochter (9)", "oğlum 12 yaşında": a patient under 18."""
+    folded = fold(text)
+    words = {m.group() for m in _WORD.finditer(folded)}
+    nouns = set().union(*(c.child_nouns for c in all_cues().values()))
+    if not words & nouns:
+        return False
+    for match in _NUMBER.finditer(folded):
+        if int(match.group(1)) >= 18:
+            continue
+        before, after = folded[: match.start()], folded[match.end() :]
+        if not _DURATION_BEFORE.search(before) and not _DURATION_AFTER.match(after):
+            return True
+    return False
