@@ -185,11 +185,11 @@ class ActionAnswerMedical(Action):
         return events
 
 
-# What a "yes" right after an answer leads to, by what the answer offered.
-OFFER_FOLLOW_UPS: Dict[Optional[str], str] = {
+# What a "yes" right after an answer leads to, by what the answer offered (run as the next
+# action, so that the form and the handoff rules see them).
+OFFER_FOLLOW_UPS: Dict[str, str] = {
     OFFER_BOOKING: "booking_form",
     OFFER_COORDINATOR: "utter_confirm_handoff",
-    None: "utter_how_can_help",
 }
 
 
@@ -202,6 +202,8 @@ class ActionAcceptOffer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[str, Any]
     ) -> List[EventType]:
-        offer = tracker.get_slot(ANSWER_OFFER_SLOT)
-        follow_up = OFFER_FOLLOW_UPS.get(offer, OFFER_FOLLOW_UPS[None])
+        follow_up = OFFER_FOLLOW_UPS.get(str(tracker.get_slot(ANSWER_OFFER_SLOT)))
+        if follow_up is None:  # nothing was offered: a plain yes
+            dispatcher.utter_message(response="utter_how_can_help")
+            return [SlotSet(ANSWER_OFFER_SLOT, None)]
         return [SlotSet(ANSWER_OFFER_SLOT, None), FollowupAction(follow_up)]

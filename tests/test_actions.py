@@ -76,15 +76,18 @@ async def test_a_question_the_source_cannot_answer_offers_a_coordinator() -> Non
 
 
 async def test_yes_after_an_offer_follows_it_up() -> None:
-    for offer, follow_up in [
-        ("booking", "booking_form"),
-        ("coordinator", "utter_confirm_handoff"),
-        (None, "utter_how_can_help"),
-    ]:
+    for offer, follow_up in [("booking", "booking_form"), ("coordinator", "utter_confirm_handoff")]:
         events = await ActionAcceptOffer().run(
             CollectingDispatcher(), _tracker({"answer_offer": offer}, {}), {}
         )
         assert events == [SlotSet("answer_offer", None), FollowupAction(follow_up)]
+
+
+async def test_yes_after_an_answer_that_offered_nothing_asks_how_to_help() -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionAcceptOffer().run(dispatcher, _tracker({"answer_offer": None}, {}), {})
+    assert events == [SlotSet("answer_offer", None)]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_how_can_help"]
 
 
 async def test_the_first_messages_guess_becomes_the_conversations_language() -> None:
