@@ -14,6 +14,7 @@ LANGUAGE_SLOT: Final = "language"
 PROCEDURE_SLOT: Final = "procedure"
 DISCLAIMER_SHOWN_SLOT: Final = "medical_disclaimer_shown"
 TICKET_SLOT: Final = "handoff_ticket_id"
+ANSWER_OFFER_SLOT: Final = "answer_offer"  # what the last answer offered: booking/coordinator
 REQUESTED_SLOT: Final = "requested_slot"
 
 BOOKING_CONSENT_SLOT: Final = "booking_consent"
@@ -50,6 +51,55 @@ BOOK_CONSULTATION_INTENT: Final = "book_consultation"
 CHANGE_LANGUAGE_INTENT: Final = "change_language"
 OUT_OF_SCOPE_INTENT: Final = "out_of_scope"
 FALLBACK_INTENT: Final = "nlu_fallback"
+NOT_COVERED_INTENT: Final = "ask_not_covered"
+THANK_INTENT: Final = "thank"
+
+# The questions one action answers (`action_answer_medical`), several per message if asked:
+# data/rules/rules_medical.yml routes exactly these to it.
+MEDICAL_TOPIC_INTENTS: Final = (
+    "ask_what_is_hfs",
+    "ask_causes",
+    "ask_symptoms",
+    "ask_diagnosis",
+    "ask_treatment_options",
+    "ask_medication",
+    "ask_botox",
+    "ask_botox_side_effects",
+    "ask_surgery",
+    "ask_surgery_results",
+    "ask_surgery_risks",
+    "ask_prevalence",
+    "ask_prevention",
+    "ask_similar_conditions",
+)
+ANSWERED_INTENTS: Final = (
+    *MEDICAL_TOPIC_INTENTS,
+    "ask_hospital_stay",
+    "ask_cost",
+    "ask_travel",
+    NOT_COVERED_INTENT,
+)
+# Questions about a treatment: a risk named earlier in the message ("I am pregnant.")
+# makes them questions the source cannot answer.
+TREATMENT_INTENTS: Final = frozenset(
+    {
+        "ask_treatment_options",
+        "ask_medication",
+        "ask_botox",
+        "ask_botox_side_effects",
+        "ask_surgery",
+        "ask_surgery_results",
+        "ask_surgery_risks",
+        "ask_hospital_stay",
+        "ask_travel",
+        "ask_prevention",
+    }
+)
+
+TRIP_INTENTS: Final = frozenset({"ask_hospital_stay", "ask_cost", "ask_travel"})
+
+# ---- actions --------------------------------------------------------------------------
+ANSWER_ACTION: Final = "action_answer_medical"
 
 # ---- input channels (InputChannel.name()) ---------------------------------------------
 WIDGET_CHANNEL: Final = "socketio"

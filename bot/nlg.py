@@ -1,4 +1,10 @@
-"""Response generation that leaves button payloads alone.
+"""Response generation that leaves button payloads alone, in the conversation's language.
+
+Until a conversation has a `language` slot (set by a confident detection, a widget or
+WhatsApp hint, or an explicit change), responses are chosen for the language of its first
+message: the detector's best guess (`language_guess`), so a short "Botox Kosten?" is
+answered in German, not in English by default. Done here, inside Rasa, rather than by a
+custom slot mapping, which would cost a call to the action server on every message.
 
 Rasa's templated NLG fills `{slot}` placeholders in every part of a response, button
 payloads included. Our payloads carry JSON entities (`/change_language{"language": "ar"}`),
@@ -18,11 +24,15 @@ from typing import Any, Dict, List, Optional
 
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator, interpolator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.clinic_overrides import apply_to_responses, load_overrides
+from bot.languages import first_guess
 
 BUTTON_KEYS = ("buttons", "quick_replies")
+LANGUAGE_SLOT = "language"
 
 
 class PayloadSafeNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
@@ -42,6 +52,19 @@ class PayloadSafeNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
         # Rasa assigns the domain's responses after loading a model (Agent.load_model).
         overrides = load_overrides(responses=value) if value else {}
         self._responses = apply_to_responses(value or {}, overrides)
+
+    async def generate(
+        self,
+        utter_action: str,
+        tracker: DialogueStateTracker,
+        output_channel: str,
+        **kwargs: Any,
+    ) -> Optional[Dict[str, Any]]:
+        filled_slots = tracker.current_slot_values()
+        if not filled_slots.get(LANGUAGE_SLOT):
+            guesses = (e.parse_data for e in tracker.events if isinstance(e, UserUttered))
+            filled_slots = {**filled_slots, LANGUAGE_SLOT: first_guess(guesses)}
+        return self.generate_from_slots(utter_action, filled_slots, output_channel, **kwargs)
 
     def _fill_response(
         self,

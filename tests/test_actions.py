@@ -1,20 +1,102 @@
-"""Custom actions, run with Rasa SDK trackers."""
+"""Custom actions, run with Rasa SDK trackers built from small dicts (exact events asserted)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.medical import ActionMarkDisclaimerShown
+from actions.medical import ActionAcceptOffer, ActionAnswerMedical
 
 
-async def test_disclaimer_is_remembered_without_saying_anything_more() -> None:
+def _tracker(
+    slots: dict[str, Any], message: dict[str, Any], events: list[Any] | None = None
+) -> Tracker:
+    return Tracker("patient", slots, message, events or [], False, None, {}, "")
+
+
+def _segment(
+    role: str, intent: str, procedure: str | None = None, answer: bool = True
+) -> dict[str, Any]:
+    return {"role": role, "intent": intent, "procedure": procedure, "answer": answer}
+
+
+async def _answer(slots: dict[str, Any], message: dict[str, Any]) -> tuple[list[str], list[Any]]:
     dispatcher = CollectingDispatcher()
-    tracker = Tracker("patient", {"medical_disclaimer_shown": False}, {}, [], False, None, {}, "")
-    events = await ActionMarkDisclaimerShown().run(dispatcher, tracker, {})
-    assert events == [SlotSet("medical_disclaimer_shown", True)]
-    assert dispatcher.messages == []
+    events = await ActionAnswerMedical().run(dispatcher, _tracker(slots, message), {})
+    return [m.get("response") or m.get("text") for m in dispatcher.messages], events
+
+
+async def test_every_planned_question_is_answered_in_order_after_one_disclaimer() -> None:
+    message = {
+        "intent": {"name": "ask_surgery_risks"},
+        "segments": [
+            _segment("greeting", "greet", answer=False),
+            _segment("question", "ask_surgery_risks", "microvascular_decompression"),
+            _segment("question", "ask_cost", "microvascular_decompression"),
+        ],
+    }
+    said, events = await _answer({"medical_disclaimer_shown": False, "language": "en"}, message)
+    assert said == [
+        "utter_greeting_line",
+        "utter_medical_disclaimer",
+        "utter_surgery_risks",
+        "utter_cost",
+    ]
+    assert SlotSet("medical_disclaimer_shown", True) in events
+    assert events[-1] == SlotSet("answer_offer", "booking")
+
+
+async def test_the_disclaimer_is_not_repeated() -> None:
+    message = {"intent": {"name": "ask_causes"}, "entities": []}
+    said, events = await _answer({"medical_disclaimer_shown": True}, message)
+    assert said == ["utter_causes"]
+    assert SlotSet("medical_disclaimer_shown", True) not in events
+
+
+async def test_side_effects_follow_the_treatment_named_in_the_same_message() -> None:
+    message = {
+        "intent": {"name": "ask_surgery"},
+        "segments": [
+            _segment("question", "ask_surgery", "microvascular_decompression"),
+            _segment("question", "ask_botox_side_effects", "microvascular_decompression"),
+        ],
+    }
+    said, _ = await _answer({"medical_disclaimer_shown": True}, message)
+    assert said == ["utter_surgery", "utter_surgery_risks"]
+
+
+async def test_a_question_the_source_cannot_answer_offers_a_coordinator() -> None:
+    message = {"intent": {"name": "ask_not_covered"}, "entities": []}
+    said, events = await _answer({"medical_disclaimer_shown": True}, message)
+    assert said == ["utter_not_covered"]
+    assert events[-1] == SlotSet("answer_offer", "coordinator")
+
+
+async def test_yes_after_an_offer_follows_it_up() -> None:
+    for offer, follow_up in [("booking", "booking_form"), ("coordinator", "utter_confirm_handoff")]:
+        events = await ActionAcceptOffer().run(
+            CollectingDispatcher(), _tracker({"answer_offer": offer}, {}), {}
+        )
+        assert events == [SlotSet("answer_offer", None), FollowupAction(follow_up)]
+
+
+async def test_yes_after_an_answer_that_offered_nothing_asks_how_to_help() -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionAcceptOffer().run(dispatcher, _tracker({"answer_offer": None}, {}), {})
+    assert events == [SlotSet("answer_offer", None)]
+    assert [m["response"] for m in dispatcher.messages] == ["utter_how_can_help"]
+
+
+async def test_the_first_messages_guess_becomes_the_conversations_language() -> None:
+    message = {"intent": {"name": "ask_cost"}, "entities": [], "language_guess": "de"}
+    events = [{"event": "user", "parse_data": message}]
+    dispatcher = CollectingDispatcher()
+    tracker = _tracker({"language": None}, message, events)
+    result = await ActionAnswerMedical().run(dispatcher, tracker, {})
+    assert result[0] == SlotSet("language", "de")
 
 
 def _tracker_on(channel: str, sender_id: str) -> Tracker:

@@ -21,6 +21,7 @@ ENGLISH_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "s
 NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3})*")
 
 ARCHITECTURE_INTENTS = {
+    "ask_not_covered",  # issue 10
     "ask_what_is_hfs",
     "ask_causes",
     "ask_symptoms",

@@ -10,7 +10,9 @@ the comparison with DIET.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+import json
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
 
 import joblib
 import numpy as np
@@ -29,9 +31,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
+from bot.nlu.language_detector import DETECTED_LANGUAGE
+from bot.nlu.segmentation import GREETING, Segment, split_segments
+from bot.nlu.term_extractor import Term, TermMatcher, read_term_files, term_files_fingerprint
 from bot.nlu.text import fold
 
 MODEL_FILE = "linear_intent_classifier.joblib"
+SEGMENTS = "segments"  # parse-data key: the message's parts, each with its own intent
+GREET_INTENT = "greet"
+TERMS_FILE = "procedure_terms.json"
+PROCEDURE_TERMS = "procedure"
 WORDS_SEPARATOR = "\u241f"  # joins text and tokens in one string for the two vectorizers
 
 
@@ -44,11 +53,34 @@ def token_part(document: str) -> List[str]:
     return parts[1].split(" ") if len(parts) == 2 and parts[1] else []
 
 
-def document_of(message: Message) -> str:
-    """The raw text plus the tokenizer's words (folded), in one string."""
+def document_of(message: Message, segment: Optional[Segment] = None) -> str:
+    """The raw text plus the tokenizer's words (folded), in one string; or a segment's."""
     tokens = message.get(TOKENS_NAMES[TEXT]) or []
-    words = " ".join(fold(t.text) for t in tokens)
-    return f"{message.get(TEXT) or ''}{WORDS_SEPARATOR}{words}"
+    if segment is None:
+        words = " ".join(fold(t.text) for t in tokens)
+        return f"{message.get(TEXT) or ''}{WORDS_SEPARATOR}{words}"
+    inside = [t for t in tokens if t.start >= segment.start and t.end <= segment.end]
+    words = " ".join(fold(t.text) for t in inside)
+    return f"{segment.text}{WORDS_SEPARATOR}{words}"
+
+
+def with_context(document: str, context: Optional[str]) -> str:
+    """A segment's document with the treatment named earlier in the message added:
+    "…Botox und wie oft muss man es machen?" is classified as "wie oft … Botox"."""
+    if not context:
+        return document
+    text, _, words = document.partition(WORDS_SEPARATOR)
+    return f"{text} {context}{WORDS_SEPARATOR}{words} {fold(context)}"
+
+
+def segments_to_classify(message: Message) -> list[Segment]:
+    """The parts of a message worth classifying on their own: none if it is one part."""
+    text = message.get(TEXT) or ""
+    segments = split_segments(text, message.get(DETECTED_LANGUAGE))
+    content = [s for s in segments if s.role != GREETING]
+    if len(segments) <= 1 or not content:
+        return []
+    return segments
 
 
 def build_pipeline(config: Dict[str, Any], folds: int) -> Pipeline:
@@ -95,7 +127,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             "random_state": 42,
             "ranking_length": 10,
             "minimum_confidence": {},
+            # treatment names, to carry the treatment of one part of a message to the next
+            "terms_dir": "data/terms",
         }
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        return term_files_fingerprint(str(config.get("terms_dir", "data/terms")))
 
     def __init__(
         self,
@@ -103,11 +141,13 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         pipeline: Optional[Pipeline] = None,
+        procedure_terms: Optional[list[Term]] = None,
     ) -> None:
         self._config = config
         self._model_storage = model_storage
         self._resource = resource
         self._pipeline = pipeline
+        self._procedure_terms = TermMatcher(procedure_terms) if procedure_terms else None
 
     @classmethod
     def create(
@@ -130,7 +170,9 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     ) -> LinearIntentClassifier:
         with model_storage.read_from(resource) as directory:
             pipeline = joblib.load(directory / MODEL_FILE)  # our own trained model file
-        return cls(config, model_storage, resource, pipeline)
+            terms_file = directory / TERMS_FILE
+            raw = json.loads(terms_file.read_text(encoding="utf-8")) if terms_file.exists() else []
+        return cls(config, model_storage, resource, pipeline, [Term(**t) for t in raw])
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get(TEXT)]
@@ -139,20 +181,76 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         folds = min(int(self._config["calibration_folds"]), smallest_class)
         self._pipeline = build_pipeline(self._config, folds)
         self._pipeline.fit([document_of(m) for m in examples], np.asarray(labels))
+        terms = [
+            t
+            for t in read_term_files(Path(self._config["terms_dir"]).glob("*.yml"))
+            if t.entity == PROCEDURE_TERMS
+        ]
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(self._pipeline, directory / MODEL_FILE)
+            (directory / TERMS_FILE).write_text(
+                json.dumps([t.__dict__ for t in terms], ensure_ascii=False), encoding="utf-8"
+            )
         return self._resource
 
     def process(self, messages: List[Message]) -> List[Message]:
         if self._pipeline is None:
             return messages
+        parts = [segments_to_classify(m) for m in messages]
         documents = [document_of(m) for m in messages]
+        for message, segments in zip(messages, parts, strict=False):
+            documents += self._segment_documents(message, segments)
+        rankings = iter(self._rank(documents))
+        for message in messages:
+            ranking, top = next(rankings)
+            message.set(INTENT, top, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        for message, segments in zip(messages, parts, strict=False):
+            entries = [self._segment_entry(s, rankings) for s in segments]
+            message.set(SEGMENTS, entries, add_to_output=True)
+        return messages
+
+    def _segment_documents(self, message: Message, segments: list[Segment]) -> list[str]:
+        """Each part's document; a part naming no treatment gets the one named before it."""
+        documents = []
+        context: Optional[str] = None
+        for segment in segments:
+            if segment.role == GREETING:
+                continue
+            named = self._procedure_terms.find(segment.text) if self._procedure_terms else []
+            document = document_of(message, segment)
+            documents.append(document if named else with_context(document, context))
+            context = named[-1]["text"] if named else context
+        return documents
+
+    @staticmethod
+    def _segment_entry(
+        segment: Segment, rankings: Iterator[tuple[list[dict[str, Any]], dict[str, Any]]]
+    ) -> dict[str, Any]:
+        if segment.role == GREETING:
+            intent, confidence = GREET_INTENT, 1.0
+        else:
+            _, top = next(rankings)
+            intent, confidence = top[INTENT_NAME_KEY], top["confidence"]
+        return {
+            "text": segment.text,
+            "start": segment.start,
+            "end": segment.end,
+            "role": segment.role,
+            "intent": intent,
+            "confidence": round(float(confidence), 4),
+        }
+
+    def _rank(self, documents: List[str]) -> List[tuple[List[Dict[str, Any]], Dict[str, Any]]]:
+        """(ranking, top intent) per document; unknown or unsure costly intents get 0."""
+        assert self._pipeline is not None
         features = self._pipeline.named_steps["features"].transform(documents)
         probabilities = self._pipeline.named_steps["classifier"].predict_proba(features)
         known = np.asarray(features.getnnz(axis=1)).ravel() > 0
         classes = self._pipeline.classes_
         floors = self._config.get("minimum_confidence") or {}
-        for message, row, has_features in zip(messages, probabilities, known, strict=False):
+        results = []
+        for row, has_features in zip(probabilities, known, strict=False):
             order = np.argsort(row)[::-1][: int(self._config["ranking_length"])]
             ranking = [
                 {INTENT_NAME_KEY: str(classes[i]), "confidence": float(row[i])} for i in order
@@ -162,6 +260,5 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
                 # nothing we have seen before ("🦄", "ᚠᚢᚦ"), or not sure enough for an
                 # intent whose mistake is costly: let the FallbackClassifier take it
                 top["confidence"] = 0.0
-            message.set(INTENT, top, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-        return messages
+            results.append((ranking, top))
+        return results

@@ -31,6 +31,10 @@ from bot.languages import SUPPORTED_LANGUAGES, normalise_language
 from bot.nlu.text import fold
 
 DETECTED_LANGUAGE = "detected_language"
+# The best guess when the text says anything about its language (not "ok", "Botox?"):
+# the first message of a conversation decides the language with it, however unsure
+# (bot/nlg.py, action_answer_medical); later messages switch only when confident.
+LANGUAGE_GUESS = "language_guess"
 LANGUAGE_ENTITY = "language"
 
 _LINGUA_BY_CODE: dict[str, Language] = {
@@ -41,6 +45,8 @@ _LINGUA_BY_CODE: dict[str, Language] = {
     "de": Language.GERMAN,
     "fr": Language.FRENCH,
 }
+# Letters of the scripts our languages are written in: runes or Hangul say nothing.
+_OUR_LETTERS = re.compile(r"[A-Za-z\u00C0-\u024F\u0400-\u04FF\u0600-\u06FF]")
 # Scripts that only one of our six languages uses: certain even for one word.
 _SCRIPT_LANGUAGES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"[\u0600-\u06FF\u0750-\u077F\uFB50-\uFDFF\uFE70-\uFEFF]"), "ar"),
@@ -49,6 +55,16 @@ _SCRIPT_LANGUAGES: tuple[tuple[re.Pattern[str], str], ...] = (
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 # E-mail addresses and links say nothing about the language a patient writes in.
 _ADDRESS = re.compile(r"\S+@\S+|\S+://\S+|www\.\S+", re.IGNORECASE)
+# Arabizi (Arabic in Latin letters): digits for Arabic letters inside words ("3amaliye",
+# "a7san", "ta2reeban") or its common words. A guess, never confident.
+_ARABIZI_DIGIT_WORD = re.compile(
+    r"(?<![\w])[a-z]*[a-z][2356789][a-z]+|(?<![\w])[2356789][a-z]{2,}", re.IGNORECASE
+)
+_ARABIZI_WORDS = frozenset(
+    "shu shou ya3ni badde bade baddi momken mumkin addesh 3amaliye 3amaliyye marhaba shukran "
+    "yislamo ahlan lazem kteer ktir lesh mesh mish howa hiye wallah habibi inshallah "
+    "tashannuj tashanoj mostashfa se3r bkam".split()
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,7 @@ class Detection:
     language: str
     confidence: float
     confident: bool
+    informative: bool = True  # False: nothing in the text but neutral words
 
 
 @lru_cache(maxsize=1)
@@ -79,17 +96,51 @@ def detect_language(
 ) -> Detection:
     """Guesses the language of `text`; neutral words ("ok", "botox") carry no signal."""
     words = [w for w in _WORD.findall(_ADDRESS.sub(" ", text)) if fold(w) not in neutral_words]
-    if not words:
-        return Detection(default_language, 0.0, False)
+    if not words or not _OUR_LETTERS.search(" ".join(words)):
+        return Detection(default_language, 0.0, False, informative=False)
     meaningful = " ".join(words)
     for pattern, code in _SCRIPT_LANGUAGES:
         if pattern.search(meaningful):
             return Detection(code, 1.0, True)
+    if _is_arabizi(text, words):
+        return Detection("ar", 0.5, False)
     values = lingua_detector().compute_language_confidence_values(meaningful)
     best = values[0]
     code = best.language.iso_code_639_1.name.lower()
     threshold = short_text_threshold if len(words) < short_text_words else long_text_threshold
+    if best.value < threshold:
+        # unsure: a greeting or question word only one language uses ("hallo", "wie")
+        # is a better guess than lingua's on two or three words
+        code = _cue_language(words) or code
     return Detection(code, best.value, best.value >= threshold)
+
+
+@lru_cache(maxsize=1)
+def _cue_words() -> dict[str, str]:
+    """Greetings and question words that belong to exactly one of our languages."""
+    from bot.nlu.segmentation import all_cues
+
+    owners: dict[str, set[str]] = {}
+    for language, cues in all_cues().items():
+        for word in (
+            *cues.greetings,
+            *cues.question_words,
+            *cues.question_verbs,
+            *cues.common_words,
+        ):
+            owners.setdefault(word, set()).add(language)
+    return {word: next(iter(langs)) for word, langs in owners.items() if len(langs) == 1}
+
+
+def _cue_language(words: list[str]) -> Optional[str]:
+    cues = _cue_words()
+    votes = [cues[fold(w)] for w in words if fold(w) in cues]
+    return max(set(votes), key=votes.count) if votes else None
+
+
+def _is_arabizi(text: str, words: list[str]) -> bool:
+    hits = sum(fold(w) in _ARABIZI_WORDS for w in words)
+    return bool(_ARABIZI_DIGIT_WORD.search(text)) or hits >= 2 or (hits == 1 and len(words) <= 2)
 
 
 @DefaultV1Recipe.register(
@@ -158,6 +209,8 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
         if hint is not None:
             detection = Detection(hint, 1.0, True)
         message.set(DETECTED_LANGUAGE, detection.language)
+        if detection.informative:
+            message.set(LANGUAGE_GUESS, detection.language, add_to_output=True)
         if not detection.confident:
             return
         entity = {

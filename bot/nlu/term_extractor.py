@@ -9,6 +9,7 @@ trained model does not depend on the repository's files.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -99,9 +100,19 @@ class TermMatcher:
         return found
 
 
+def term_files_fingerprint(terms_dir: str) -> str:
+    """A hash of the term files: they are read at training time, so a change must retrain
+    (Rasa's cache only fingerprints config and training data otherwise)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(terms_dir).glob("*.yml")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def _match_form(text: str) -> str:
-    """Folded text with apostrophes as spaces ("Botox'un" -> "botox un"), same length."""
-    return fold(text).replace("'", " ")
+    """Folded text with apostrophes and hyphens as spaces ("Botox'un" -> "botox un",
+    "12-jähriger" -> "12 jahriger"), same length."""
+    return fold(text).replace("'", " ").replace("-", " ")
 
 
 def _unique(terms: list[Term]) -> list[Term]:
@@ -118,6 +129,10 @@ class TermEntityExtractor(GraphComponent, EntityExtractorMixin):
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
         return {"terms_dir": "data/terms"}
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        return term_files_fingerprint(str(config.get("terms_dir", "data/terms")))
 
     def __init__(
         self,

@@ -1,0 +1,261 @@
+"""Splits a patient's message into a greeting, sentences and question clauses.
+
+Patients write "Hello, what are the risks of the surgery, and how many days in hospital?"
+or a short story ending with a question. Each part is classified on its own
+(`LinearIntentClassifier`) and answered in order (`actions/answering.py`). Splitting is
+conservative: a sentence is cut inside only where a new question starts (a conjunction or
+comma followed by a question word), so "the risks and side effects" stays one question.
+Pure functions over the text; the word lists per language are in
+`bot/nlu/segmentation_cues.yml` (data, folded with `bot.nlu.text.fold`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+
+import yaml
+
+from bot.languages import SUPPORTED_LANGUAGES
+from bot.nlu.text import fold
+
+CUES_FILE = Path(__file__).with_name("segmentation_cues.yml")
+
+GREETING = "greeting"
+QUESTION = "question"
+CONTEXT = "context"  # a statement: what the patient tells, not what they ask
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+# Sentence ends: ? ! ؟ … and full stops not inside numbers ("1.5") or abbreviations.
+_SENTENCE_END = re.compile(r"[?!؟…]+|\.+(?!\d)|\n+|;")
+_ABBREVIATIONS = frozenset(
+    {"dr", "mr", "mrs", "ms", "prof", "st", "z.b", "bzw", "usw", "ca", "etc", "vs", "sr", "jr"}
+)
+# Where a clause may end inside a sentence: a comma/dash, or a coordinating conjunction.
+_CLAUSE_BREAK = re.compile(r"\s*[,،–—]\s*|\s+-\s+")
+
+
+class SegmentationCueError(ValueError):
+    """bot/nlu/segmentation_cues.yml is not in the expected shape."""
+
+
+@dataclass(frozen=True)
+class Cues:
+    greetings: tuple[str, ...]  # folded phrases, longest first
+    question_words: frozenset[str]  # what, how: the first or second word of a question
+    question_verbs: frozenset[str]  # is, can: the first word only
+    question_particles: frozenset[str]  # anywhere in the clause (tr "mi", ru "ли")
+    request_verbs: frozenset[str]  # "I'd like to know how…": an indirect question
+    inversion_words: frozenset[str]  # a pronoun second: "buchen Sie…?", "réservez-vous…?"
+    common_words: frozenset[str]  # only for guessing the language of short messages
+    child_nouns: frozenset[str]  # son, daughter…: with an age under 18, the patient is a child
+    conjunctions: frozenset[str]
+    prefixed_conjunctions: tuple[str, ...]  # glued to the next word (ar "و")
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: int
+    end: int
+    text: str
+    role: str  # GREETING, QUESTION or CONTEXT
+
+
+@lru_cache(maxsize=1)
+def all_cues() -> dict[str, Cues]:
+    content = yaml.safe_load(CUES_FILE.read_text(encoding="utf-8")) or {}
+    cues = {}
+    for language in SUPPORTED_LANGUAGES:
+        cues[language] = _cues_of(content.get(language), language)
+    return cues
+
+
+def _cues_of(entry: object, language: str) -> Cues:
+    if not isinstance(entry, dict):
+        raise SegmentationCueError(f"{CUES_FILE}: no cues for '{language}'")
+
+    def words(key: str) -> list[str]:
+        return _cue_list(entry, language, key)
+
+    return Cues(
+        greetings=tuple(sorted(set(words("greetings")), key=len, reverse=True)),
+        question_words=frozenset(words("question_words")),
+        question_verbs=frozenset(words("question_verbs")),
+        question_particles=frozenset(words("question_particles")),
+        request_verbs=frozenset(words("request_verbs")),
+        inversion_words=frozenset(words("inversion_words")),
+        common_words=frozenset(words("common_words")),
+        child_nouns=frozenset(words("child_nouns")),
+        conjunctions=frozenset(words("conjunctions")),
+        prefixed_conjunctions=tuple(words("prefixed_conjunctions")),
+    )
+
+
+def _cue_list(entry: dict[str, object], language: str, key: str) -> list[str]:
+    value = entry.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SegmentationCueError(f"{CUES_FILE}: {language}.{key} must be a list")
+    return [fold(v).strip() for v in value if v.strip()]
+
+
+@lru_cache(maxsize=1)
+def _greeting_pattern() -> re.Pattern[str]:
+    """Greeting phrases of every language: a Turkish patient may well write "hello"."""
+    phrases = sorted({g for c in all_cues().values() for g in c.greetings}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(p) for p in phrases)
+    return re.compile(rf"^\s*(?:{alternatives})(?![^\W_])[\s,.!:;)\-–—]*", re.UNICODE)
+
+
+def split_segments(text: str, language: str | None) -> list[Segment]:
+    """The message's greeting (if it starts with one), then its sentences and clauses."""
+    cues = all_cues().get(language or "", all_cues()["en"])
+    folded = fold(text)
+    segments: list[Segment] = []
+    offset = 0
+    greeting = _greeting_pattern().match(folded)
+    if greeting and greeting.end() > 0 and folded[greeting.end() :].strip():
+        offset = greeting.end()
+        segments.append(_segment(text, 0, offset, GREETING))
+    for start, end in _sentences(folded, offset):
+        for clause_start, clause_end in _clauses(folded, start, end, cues):
+            is_question = _is_question(folded, clause_start, clause_end, text, cues)
+            segments.append(
+                _segment(text, clause_start, clause_end, QUESTION if is_question else CONTEXT)
+            )
+    return [s for s in segments if s.text]
+
+
+def _segment(text: str, start: int, end: int, role: str) -> Segment:
+    raw = text[start:end]
+    stripped_start = start + (len(raw) - len(raw.lstrip()))
+    stripped_end = start + len(raw.rstrip())
+    return Segment(stripped_start, stripped_end, text[stripped_start:stripped_end], role)
+
+
+def _sentences(folded: str, offset: int) -> list[tuple[int, int]]:
+    spans = []
+    start = offset
+    for match in _SENTENCE_END.finditer(folded, offset):
+        if match.group().startswith(".") and _is_abbreviation(folded, match.start()):
+            continue
+        end = match.end()
+        if folded[start:end].strip(" .?!؟…\n;"):
+            spans.append((start, end))
+            start = end
+    if folded[start:].strip(" .?!؟…\n;"):
+        spans.append((start, len(folded)))
+    elif spans:
+        spans[-1] = (spans[-1][0], len(folded))
+    return spans
+
+
+def _is_abbreviation(folded: str, dot: int) -> bool:
+    before = folded[:dot].rsplit(None, 1)
+    word = before[-1] if before else ""
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha())
+
+
+def _clauses(folded: str, start: int, end: int, cues: Cues) -> list[tuple[int, int]]:
+    """Cuts a sentence where a new question begins after a comma or a conjunction."""
+    cuts = [start]
+    for position in _break_positions(folded, start, end, cues):
+        left = (cuts[-1], position)
+        right = (position, end)
+        if _has_question_cue(folded, *left, cues) and _starts_question(folded, *right, cues):
+            cuts.append(position)
+    cuts.append(end)
+    return [(a, b) for a, b in pairwise(cuts) if folded[a:b].strip(" ,.?!")]
+
+
+def _break_positions(folded: str, start: int, end: int, cues: Cues) -> list[int]:
+    positions = {m.end() for m in _CLAUSE_BREAK.finditer(folded, start, end)}
+    for word in _WORD.finditer(folded, start, end):
+        token = word.group()
+        glued = any(
+            token.startswith(p) and len(token) > len(p) + 1 for p in cues.prefixed_conjunctions
+        )
+        if glued or (token in cues.conjunctions and word.start() > start):
+            positions.add(word.start())
+    return sorted(p for p in positions if start < p < end)
+
+
+def _words(folded: str, start: int, end: int, cues: Cues) -> list[str]:
+    words = [m.group() for m in _WORD.finditer(folded, start, end)]
+    while words and words[0] in cues.conjunctions:
+        words = words[1:]
+    if words:
+        for prefix in cues.prefixed_conjunctions:
+            head = words[0]
+            if (
+                head.startswith(prefix)
+                and len(head) > len(prefix) + 1
+                and head not in cues.question_words
+            ):
+                words[0] = head[len(prefix) :]
+                break
+    return words
+
+
+def _starts_question(folded: str, start: int, end: int, cues: Cues) -> bool:
+    words = _words(folded, start, end, cues)
+    return bool(words) and (
+        any(w in cues.question_words for w in words[:3])
+        or words[0] in cues.question_verbs
+        or any(w in cues.question_particles for w in words)
+        or (len(words) > 1 and words[1] in cues.inversion_words)
+    )
+
+
+def _has_question_cue(folded: str, start: int, end: int, cues: Cues) -> bool:
+    words = _words(folded, start, end, cues)
+    return bool(words) and (
+        _starts_question(folded, start, end, cues)
+        or words[-1] in cues.question_words
+        or _asks_indirectly(words, cues)
+        or folded[start:end].rstrip().endswith(("?", "؟"))
+    )
+
+
+def _asks_indirectly(words: list[str], cues: Cues) -> bool:
+    """ "I'd like to know how it works", "ich möchte wissen, was es kostet"."""
+    text = " ".join(words)
+    asks = any(f" {v} " in f" {text} " for v in cues.request_verbs)
+    return asks and any(w in cues.question_words for w in words)
+
+
+def _is_question(folded: str, start: int, end: int, text: str, cues: Cues) -> bool:
+    if text[start:end].rstrip().endswith(("?", "؟")):
+        return True
+    return _has_question_cue(folded, start, end, cues)
+
+
+# An age: a number under 18 not part of a duration ("for 3 years", "seit 3 Jahren", "3 yıldır").
+_NUMBER = re.compile(r"(?<!\d)(?<!\d[.,])(\d{1,2})(?!\d|[.,]\d)")
+_DURATION_BEFORE = re.compile(
+    r"(?:for|since|seit|depuis|pendant|منذ|уже|последние|vor|il y a)\s*$", re.IGNORECASE
+)
+_DURATION_AFTER = re.compile(
+    r"^\s*(?:-\s*)?(?:yıldır|yildir|aydır|aydir|senedir|haftadır|years? ago|months?|weeks?|days?"
+    r"|monate?n?|wochen?|tage?n?|mois|semaines?|jours?|ay\b|gün|hafta|месяц|недел|дн|назад"
+    r"|شهر|أشهر|اسابيع|أسابيع|أيام|يوم)",
+    re.IGNORECASE,
+)
+
+
+def names_a_child(text: str) -> bool:
+    """ "my son is 14", "meine Tochter (9)", "oğlum 12 yaşında": a patient under 18."""
+    folded = fold(text)
+    words = {m.group() for m in _WORD.finditer(folded)}
+    nouns = set().union(*(c.child_nouns for c in all_cues().values()))
+    if not words & nouns:
+        return False
+    for match in _NUMBER.finditer(folded):
+        if int(match.group(1)) >= 18:
+            continue
+        before, after = folded[: match.start()], folded[match.end() :]
+        if not _DURATION_BEFORE.search(before) and not _DURATION_AFTER.match(after):
+            return True
+    return False

@@ -1,0 +1,105 @@
+"""Splitting messages into greeting, sentences and question clauses (pure functions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu.segmentation import CONTEXT, GREETING, QUESTION, names_a_child, split_segments
+
+CASES = [
+    (
+        "en",
+        "What are the risks of the surgery, and how many days in hospital?",
+        [
+            (QUESTION, "What are the risks of the surgery,"),
+            (QUESTION, "and how many days in hospital?"),
+        ],
+    ),
+    (
+        "de",
+        "Was kostet Botox und wie oft muss man es machen?",
+        [(QUESTION, "Was kostet Botox"), (QUESTION, "und wie oft muss man es machen?")],
+    ),
+    (
+        "de",
+        "Meine Tante (61) hat seit Jahren Zuckungen, Botox wirkt kaum noch. Kommt eine Operation in Frage?",
+        [
+            (CONTEXT, "Meine Tante (61) hat seit Jahren Zuckungen, Botox wirkt kaum noch."),
+            (QUESTION, "Kommt eine Operation in Frage?"),
+        ],
+    ),
+    (
+        "tr",
+        "Merhaba, botoks ne kadar sürer?",
+        [(GREETING, "Merhaba,"), (QUESTION, "botoks ne kadar sürer?")],
+    ),
+    (
+        "ru",
+        "Здравствуйте! Сколько стоит операция?",
+        [(GREETING, "Здравствуйте!"), (QUESTION, "Сколько стоит операция?")],
+    ),
+    (
+        "tr",
+        "Ameliyatın riskleri neler, hastanede kaç gün kalırım?",
+        [(QUESTION, "Ameliyatın riskleri neler,"), (QUESTION, "hastanede kaç gün kalırım?")],
+    ),
+    (
+        "ar",
+        "ما هي مخاطر العملية وكم يوما في المستشفى؟",
+        [(QUESTION, "ما هي مخاطر العملية"), (QUESTION, "وكم يوما في المستشفى؟")],
+    ),
+    (
+        "fr",
+        "Bonjour, quels sont les symptômes et comment traiter ça ?",
+        [
+            (GREETING, "Bonjour,"),
+            (QUESTION, "quels sont les symptômes"),
+            (QUESTION, "et comment traiter ça ?"),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "expected"), CASES, ids=[c[1][:30] for c in CASES])
+def test_message_is_split_into_greeting_and_questions(
+    language: str, text: str, expected: list[tuple[str, str]]
+) -> None:
+    assert [(s.role, s.text) for s in split_segments(text, language)] == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What are the risks and side effects of botox",
+        "After the surgery, how long do I stay?",
+        "Botox oder OP, was ist besser?",
+    ],
+)
+def test_one_question_with_a_comma_or_and_stays_one_segment(text: str) -> None:
+    assert len(split_segments(text, "en" if text[0] in "WA" else "de")) == 1
+
+
+def test_offsets_point_into_the_original_text() -> None:
+    text = "Hallo! Was ist HFS? Und wie wird es behandelt?"
+    for segment in split_segments(text, "de"):
+        assert text[segment.start : segment.end] == segment.text
+
+
+def test_a_greeting_alone_is_not_split_off() -> None:
+    assert [s.role for s in split_segments("hello", "en")] == [CONTEXT]
+
+
+@pytest.mark.parametrize(
+    ("text", "child"),
+    [
+        ("my son is 14, can he have the MVD operation?", True),
+        ("meine Tochter ist 8 und ihr Auge zuckt", True),
+        ("kızım 8 yaşında", True),
+        ("дочке 8 лет", True),
+        ("My son has had twitching for 3 years", False),
+        ("my daughter is 35", False),
+        ("my son had botox 3 months ago", False),
+    ],
+)
+def test_a_child_patient_is_recognised_by_an_age_under_18(text: str, child: bool) -> None:
+    assert names_a_child(text) is child
