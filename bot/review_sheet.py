@@ -37,7 +37,7 @@ SIGNOFF_FILE = ROOT / "docs" / "medical-signoff.yml"
 PROCEDURES_FILE = ROOT / "actions" / "data" / "procedures.yml"
 # Every response of these files is on the sheet (and must name its source); elsewhere only
 # responses with a `# source:` comment are.
-REVIEW_FILES = ("medical.yml", "not_covered.yml", "clinic.yml")
+REVIEW_FILES = ("medical.yml", "answering.yml", "clinic.yml")
 LANGUAGE_NAMES = {
     "en": "English",
     "ar": "العربية",
