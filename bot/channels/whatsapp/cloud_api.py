@@ -35,6 +35,7 @@ from bot.channels.whatsapp.inbound import (
     Kind,
     MediaOutcome,
     attach,
+    hand_to_rasa,
     ticket_store,
     user_message,
 )
@@ -321,7 +322,7 @@ class WhatsAppInput(InputChannel):
             await self._mark_read(message)
             state = await patient_state(agent, message.wa_id)
             user_message = await self._user_message(message, state, output)
-            await on_new_message(user_message)
+            await hand_to_rasa(user_message, on_new_message, agent)
         except Exception as error:  # never let one message take the channel down
             logger.error(
                 "WhatsApp message %s from %s not handled: %s",
