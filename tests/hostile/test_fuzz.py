@@ -201,7 +201,7 @@ def test_twilio_forms_of_any_shape_give_a_media_kind_or_none(form: dict[str, str
 @given(json_values, st.sampled_from(["metadata", "customData", "other"]))
 def test_socketio_metadata_of_any_shape_is_an_object(value: Any, key: str) -> None:
     data = {"customData": value, "metadata": value, key: value}
-    if isinstance(value, (dict, list)):
+    if isinstance(value, dict | list):
         data["metadata"] = json.dumps(value)
     assert isinstance(message_metadata(data, key), dict)
 
