@@ -6,13 +6,20 @@ Registered in `credentials.yml` as `bot.channels.rest.LimitedRestInput`; its nam
 
 - a body that is not a JSON object with a string `sender` and `message` (and an object or
   no `metadata`) gets a 400 with a short JSON error, never a 500 or a stack trace;
-- the message is cut to `BOT_MAX_MESSAGE_CHARS` and rate-limited per sender before NLU.
+- the message is cut to `BOT_MAX_MESSAGE_CHARS` and rate-limited per sender before NLU;
+- for every route of the Rasa server (REST, socket.io polling, WhatsApp, Twilio, the HTTP
+  API): a body that has not fully arrived `BOT_REQUEST_BODY_TIMEOUT` seconds (default 15)
+  after its headers gets a 408 and the connection is closed. Sanic's own REQUEST_TIMEOUT is
+  restarted by every byte received, so a client trickling a body would hold a request open
+  forever; this bounds the whole body.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
 from asyncio import CancelledError
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, Optional, Union
@@ -20,7 +27,8 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Union
 import rasa.utils.endpoints
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
+from sanic.exceptions import RequestTimeout
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
 
@@ -30,6 +38,35 @@ logger = logging.getLogger(__name__)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 MAX_SENDER_CHARS = 256
+DEFAULT_BODY_TIMEOUT = 15.0
+
+
+def body_timeout() -> float:
+    value = os.environ.get("BOT_REQUEST_BODY_TIMEOUT") or ""
+    try:
+        return float(value) if value else DEFAULT_BODY_TIMEOUT
+    except ValueError:
+        return DEFAULT_BODY_TIMEOUT
+
+
+class DeadlineRequest(Request):
+    """Sanic's request whose whole body must arrive within `body_timeout()` seconds."""
+
+    async def receive_body(self) -> None:
+        try:
+            await asyncio.wait_for(super().receive_body(), body_timeout())
+        except asyncio.TimeoutError:
+            logger.warning("A request body did not arrive in time: 408.")
+            raise RequestTimeout("the request body did not arrive in time") from None
+
+
+class DeadlineBlueprint(Blueprint):
+    """Installs `DeadlineRequest` for the whole app when the channel is mounted."""
+
+    def register(self, app: Sanic, options: Dict[str, Any]) -> None:
+        if app.request_class is None or app.request_class is Request:
+            app.request_class = DeadlineRequest
+        super().register(app, options)
 
 
 class BadRestRequest(ValueError):
@@ -78,7 +115,7 @@ class LimitedRestInput(RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        webhook = DeadlineBlueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
