@@ -72,7 +72,7 @@ def message_metadata(data: Dict[str, Any], metadata_key: str) -> Dict[str, Any]:
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or absurdly nested
                 value = None
         if isinstance(value, dict):
             merged.update(value)

@@ -206,6 +206,10 @@ def test_socketio_metadata_of_any_shape_is_an_object(value: Any, key: str) -> No
     assert isinstance(message_metadata(data, key), dict)
 
 
+def test_socketio_metadata_nested_absurdly_is_ignored() -> None:
+    assert message_metadata({"customData": "[" * 100_000}, "metadata") == {}
+
+
 @FUZZ
 @given(json_values | st.text(max_size=300))
 def test_socketio_session_ids_are_short_plain_strings_or_none(value: Any) -> None:

@@ -130,7 +130,7 @@ def others(hostile_bot: RunningBot) -> Iterator[OtherPatients]:
 
 @pytest.fixture
 def attack(others: OtherPatients, request: pytest.FixtureRequest) -> Iterator[None]:
-    others.phase = request.node.name.removeprefix("test_")
+    others.phase = request.node.originalname.removeprefix("test_").replace("_", " ")
     yield
     others.phase = "between attacks"
 

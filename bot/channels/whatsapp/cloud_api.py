@@ -258,7 +258,7 @@ class WhatsAppInput(InputChannel):
             return _error(403, "invalid signature")
         try:
             delivery = parse_delivery(json.loads(body), self.settings.phone_number_id)
-        except (ValueError, MalformedDelivery):  # JSONDecodeError and UnicodeDecodeError too
+        except (ValueError, RecursionError, MalformedDelivery):  # bad JSON/UTF-8, deep nesting
             return _error(400, "malformed JSON payload")
         fresh: list[InboundMessage] = []
         store_error: Exception | None = None
