@@ -10,7 +10,8 @@ from pathlib import Path
 import requests
 
 from bot.cli import action_server_command, action_server_environment, limits_environment
-from tests.support.servers import ROOT, free_port, test_environment, wait_for
+from tests.support.servers import ROOT, free_port, wait_for
+from tests.support.servers import test_environment as server_environment
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -35,7 +36,7 @@ def test_make_run_generates_an_action_server_token_and_keeps_a_given_one() -> No
 
 def test_the_action_server_listens_on_loopback_and_checks_the_token(tmp_path: Path) -> None:
     port = free_port()
-    env = action_server_environment(limits_environment(test_environment()))
+    env = action_server_environment(limits_environment(server_environment()))
     log = tmp_path / "actions.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
@@ -54,7 +55,7 @@ def test_the_action_server_listens_on_loopback_and_checks_the_token(tmp_path: Pa
 
 
 def test_the_action_server_does_not_start_without_a_token() -> None:
-    env = {**test_environment(), "ACTION_SERVER_TOKEN": ""}
+    env = {**server_environment(), "ACTION_SERVER_TOKEN": ""}
     started = time.monotonic()
     result = subprocess.run(
         action_server_command(free_port()), cwd=ROOT, env=env, capture_output=True, timeout=120

@@ -5,8 +5,10 @@ patients keep being served while it happens (their latency is printed per attack
 from __future__ import annotations
 
 import json
+import random
 import socket
 import statistics
+import string
 import threading
 import time
 import uuid
@@ -153,7 +155,7 @@ def test_a_long_message_is_cut_and_answered_with_a_note(
     hostile_bot: RunningBot, attack: None, shape: str
 ) -> None:
     message = {"words": "my face twitches " * 50_000, "one-word": "a" * 900_000}.get(
-        shape, "😀👍🏽🙏" * 150_000
+        shape, "😀👍🏽🙏" * 10_000
     )
     sender = f"long-{shape}"
     response = rest(hostile_bot, {"sender": sender, "message": message[:900_000]})
@@ -162,6 +164,17 @@ def test_a_long_message_is_cut_and_answered_with_a_note(
     assert answers[-1] in TOO_LONG and len(answers) >= 2  # the answer, then the note
     [stored] = user_texts(hostile_bot, sender)
     assert 0 < len(stored) <= 2000 and message.startswith(stored)
+
+
+def test_maximal_messages_one_after_the_other(hostile_bot: RunningBot, attack: None) -> None:
+    """The worst shapes at the cut's length: what one patient can cost the others."""
+    rng = random.Random(7)
+    words = " ".join(
+        "".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 9))) for _ in range(600)
+    )
+    for i, message in enumerate([words[:2000], "😀👍🏽🙏🤯" * 400, "a" * 2000] * 4):
+        response = rest(hostile_bot, {"sender": f"maximal-{i}", "message": message})
+        assert response.status_code == 200 and texts(response)
 
 
 @pytest.mark.parametrize(
