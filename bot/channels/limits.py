@@ -1,7 +1,9 @@
 """Limits every patient channel applies before Rasa's NLU sees a message (docs/security.md).
 
-- `BOT_MAX_MESSAGE_CHARS` (default 2000): longer text is cut on a grapheme and, where one is
-  near, a word boundary (`cut_text`); the patient gets the answer plus a polite note.
+- `BOT_MAX_MESSAGE_CHARS` (default 2000) and `BOT_MAX_MESSAGE_TOKENS` (default 400 words,
+  emoji or punctuation marks: the NLU's cost grows with the square of the tokens): longer
+  text is cut on a grapheme and, where one is near, a word boundary (`cut_text`); the patient
+  gets the answer plus a polite note.
 - `BOT_RATE_LIMIT` messages per minute per sender (default 60, 0 = off) with a burst of
   `BOT_RATE_BURST` (default 30): a message over the limit is answered with a polite note and
   not processed (never dropped silently). In memory per process, or shared by every Rasa
@@ -33,12 +35,15 @@ logger = logging.getLogger(__name__)
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 DEFAULT_MAX_MESSAGE_CHARS: Final = 2000
+DEFAULT_MAX_MESSAGE_TOKENS: Final = 400
 DEFAULT_RATE_LIMIT: Final = 60  # messages per minute per sender
 DEFAULT_RATE_BURST: Final = 30
 WORD_BOUNDARY_WINDOW: Final = 40  # how far back a cut looks for a space
 REMEMBERED_SENDERS: Final = 100_000  # in-memory buckets (least recently used dropped)
 
 _GRAPHEME = regex.compile(r"\X")
+_WORD_CHAR = regex.compile(r"\w")
+_TOKEN = regex.compile(r"\w+|(?!\s)\X")  # what the tokenizer makes a token of, roughly
 _CONTROL = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -128,12 +133,18 @@ def clean_text(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def cut_text(text: str, max_chars: int) -> tuple[str, bool]:
-    """(at most `max_chars` characters of `text`, whether it was cut).
+def cut_text(text: str, max_chars: int, max_tokens: int | None = None) -> tuple[str, bool]:
+    """(at most `max_chars` characters and `max_tokens` tokens of `text`, whether it was cut).
 
     Cuts between graphemes (an emoji with modifiers, a letter with combining marks stays
     whole) and, when a space is near the limit, between words.
     """
+    if max_tokens is not None:
+        for count, token in enumerate(_TOKEN.finditer(text, 0, max_chars + 1), start=1):
+            if count == max_tokens:
+                if token.end() < len(text.rstrip()):
+                    max_chars = min(max_chars, token.end())
+                break
     if len(text) <= max_chars:
         return text, False
     end = 0
@@ -143,9 +154,12 @@ def cut_text(text: str, max_chars: int) -> tuple[str, bool]:
         end = grapheme.end()
     if end == 0:  # one grapheme longer than the limit (a flood of combining marks)
         return text[0], True
+    inside_word = (
+        end < len(text) and _WORD_CHAR.match(text, end - 1) and _WORD_CHAR.match(text, end)
+    )
     window = text[max(0, end - WORD_BOUNDARY_WINDOW) : end + 1]
     space = max(window.rfind(" "), window.rfind("\n"))
-    if space > 0:
+    if inside_word and space > 0:
         end = max(0, end - WORD_BOUNDARY_WINDOW) + space
     return text[:end].rstrip() or text[:end], True
 
@@ -251,6 +265,7 @@ def anonymous_key(sender_id: str) -> str:
 @dataclass(frozen=True)
 class LimitSettings:
     max_message_chars: int
+    max_message_tokens: int
     rate: Rate
     redis_url: Optional[str]
 
@@ -259,6 +274,9 @@ class LimitSettings:
         env = dict(os.environ) if env is None else env
         return cls(
             max_message_chars=max(1, _int(env, "BOT_MAX_MESSAGE_CHARS", DEFAULT_MAX_MESSAGE_CHARS)),
+            max_message_tokens=max(
+                1, _int(env, "BOT_MAX_MESSAGE_TOKENS", DEFAULT_MAX_MESSAGE_TOKENS)
+            ),
             rate=Rate(
                 max(0, _int(env, "BOT_RATE_LIMIT", DEFAULT_RATE_LIMIT)),
                 max(1, _int(env, "BOT_RATE_BURST", DEFAULT_RATE_BURST)),
@@ -300,7 +318,11 @@ class LimitedInbound:
         text = message.text
         cut = False
         if isinstance(text, str):
-            text, cut = cut_text(clean_text(text), self.settings.max_message_chars)
+            text, cut = cut_text(
+                clean_text(text),
+                self.settings.max_message_chars,
+                self.settings.max_message_tokens,
+            )
             message.text = text
         if cut:
             logger.info("A message from %s was cut before NLU.", anonymous(sender))

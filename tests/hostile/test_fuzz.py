@@ -28,6 +28,7 @@ from bot.channels.widget import message_metadata, valid_session_id
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 GRAPHEME = regex.compile(r"\X")
+TOKEN = regex.compile(r"\w+|(?!\s)\X")
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -62,6 +63,15 @@ def test_the_cut_is_a_prefix_of_whole_graphemes_within_the_limit(text: str, limi
     assert text.startswith(cut)
     whole = graphemes(text)
     assert graphemes(cut) == whole[: len(graphemes(cut))] or len(cut) == 1
+
+
+@FUZZ
+@given(tricky_text, st.integers(min_value=1, max_value=40))
+def test_the_cut_keeps_at_most_max_tokens(text: str, max_tokens: int) -> None:
+    cut, was_cut = cut_text(text, 10_000, max_tokens)
+    assert text.startswith(cut)
+    assert len(TOKEN.findall(cut)) <= max_tokens or len(graphemes(cut)) == 1
+    assert was_cut or cut == text
 
 
 @FUZZ

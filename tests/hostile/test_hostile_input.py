@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import socketio
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, text
 
 from bot.channels.limits import LIMIT_TEXTS
@@ -579,3 +581,37 @@ def test_the_stores_are_readable_after_the_attacks(
     engine = create_engine(f"sqlite:///{hostile_bot.workdir / 'tracker.db'}")
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+
+
+# --- fuzzing the running servers ----------------------------------------------------------
+
+LIVE = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+json_bodies = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(
+        st.sampled_from(["sender", "message", "metadata", "x"]), children, max_size=4
+    ),
+    max_leaves=20,
+).map(lambda value: json.dumps(value).encode()) | st.binary(max_size=200)
+
+
+@LIVE
+@given(body=json_bodies)
+def test_fuzzed_rest_bodies_get_an_answer_or_a_400(hostile_bot: RunningBot, body: bytes) -> None:
+    response = rest(hostile_bot, body)
+    assert_clean(response)
+    assert response.status_code in {200, 400}
+
+
+@LIVE
+@given(body=json_bodies)
+def test_fuzzed_console_bodies_get_a_4xx(hostile_console: RunningConsole, body: bytes) -> None:
+    response = requests.post(
+        f"{hostile_console.url}/api/login",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert_clean(response)
+    assert response.status_code in {400, 401, 429}
