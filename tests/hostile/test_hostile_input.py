@@ -74,7 +74,8 @@ def user_texts(bot: RunningBot, sender: str) -> list[str]:
 
 @dataclass
 class OtherPatients:
-    """Patients asking ordinary questions the whole time, one request every 0.2 s."""
+    """Patients asking ordinary questions the whole time, a new request 0.05 s after each
+    answer, from 60 patients in turn (each far below the rate limit)."""
 
     bot: RunningBot
     phase: str = "baseline"
@@ -84,7 +85,7 @@ class OtherPatients:
     def run(self) -> None:
         n = 0
         while not self._stop.is_set():
-            sender, n = f"other-{n % 6}", n + 1
+            sender, n = f"other-{n % 60}", n + 1
             phase, started = self.phase, time.perf_counter()
             try:
                 response = rest(self.bot, {"sender": sender, "message": "hello"})
@@ -92,7 +93,7 @@ class OtherPatients:
             except requests.RequestException:
                 status, answers = 0, 0
             self.samples.append((phase, time.perf_counter() - started, status, answers))
-            self._stop.wait(0.2)
+            self._stop.wait(0.05)
 
     def stop(self) -> None:
         self._stop.set()
@@ -125,7 +126,7 @@ def others(hostile_bot: RunningBot) -> Iterator[OtherPatients]:
     probe.stop()
     thread.join(timeout=60)
     table = probe.table()
-    print("\nOther patients' latency during the attacks (REST 'hello', one every 0.2 s):")
+    print("\nOther patients' latency during the attacks (REST 'hello', back to back):")
     print(table)
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "hostile_latency.md").write_text(table + "\n")
@@ -166,6 +167,19 @@ def test_a_long_message_is_cut_and_answered_with_a_note(
     assert answers[-1] in TOO_LONG and len(answers) >= 2  # the answer, then the note
     [stored] = user_texts(hostile_bot, sender)
     assert 0 < len(stored) <= 2000 and message.startswith(stored)
+
+
+def test_the_streaming_rest_answer_carries_the_note_too(
+    hostile_bot: RunningBot, attack: None
+) -> None:
+    response = requests.post(
+        f"{hostile_bot.url}/webhooks/rest/webhook?stream=true",
+        json={"sender": "stream", "message": "hello " * 1000},
+        timeout=60,
+    )
+    assert response.status_code == 200
+    assert LIMIT_TEXTS["en"].too_long in response.text
+    assert 0 < len(user_texts(hostile_bot, "stream")[0]) <= 2000
 
 
 def test_maximal_messages_one_after_the_other(hostile_bot: RunningBot, attack: None) -> None:
