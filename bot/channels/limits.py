@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import time
@@ -254,8 +255,6 @@ class RedisRateLimiter:
 
 def anonymous_key(sender_id: str) -> str:
     """The Redis key part for a sender: a digest, so no phone number is stored in Redis."""
-    import hashlib
-
     return hashlib.sha256(sender_id.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
