@@ -3,7 +3,10 @@
 
 All run in the foreground; Ctrl-C (SIGINT) or SIGTERM stops every process started here.
 Rasa's HTTP API is always protected by a token: RASA_AUTH_TOKEN, or one generated here and
-given only to Rasa and the console (never printed). The action server listens on loopback.
+given only to Rasa and the console (never printed). The action server listens on loopback
+and checks a token on every call: ACTION_SERVER_TOKEN, or one generated here (never printed).
+Rasa's request size and timeout come from SANIC_REQUEST_MAX_SIZE / SANIC_REQUEST_TIMEOUT
+(Sanic reads them; defaults set here in `limits_environment`, docs/security.md).
 """
 
 from __future__ import annotations
@@ -42,12 +45,28 @@ def quiet_environment() -> dict[str, str]:
 
 
 def action_server_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    """rasa_sdk's app behind the token check (actions/server.py)."""
+    return [sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(port)]
 
 
 def action_server_environment(env: dict[str, str]) -> dict[str, str]:
-    """rasa_sdk has no --interface option; it binds to SANIC_HOST (loopback unless set)."""
-    return {**env, "SANIC_HOST": env.get("ACTION_SERVER_HOST") or "127.0.0.1"}
+    """Loopback unless ACTION_SERVER_HOST says otherwise; the token is in `env` already."""
+    return {**env, "ACTION_SERVER_HOST": env.get("ACTION_SERVER_HOST") or "127.0.0.1"}
+
+
+# Rasa's Sanic reads SANIC_* variables: a body above 1 MB gets a 413 before any JSON parsing
+# (Sanic's default is 100 MB); a body that has not arrived after 20 s is dropped (slow bodies).
+RASA_SANIC_LIMITS = {"SANIC_REQUEST_MAX_SIZE": str(1024 * 1024), "SANIC_REQUEST_TIMEOUT": "20"}
+
+
+def limits_environment(env: dict[str, str]) -> dict[str, str]:
+    """The request-size/time limits for Rasa and the action server's token (generated when
+    ACTION_SERVER_TOKEN is not set: the action server never runs open)."""
+    return {
+        **RASA_SANIC_LIMITS,
+        **env,
+        "ACTION_SERVER_TOKEN": env.get("ACTION_SERVER_TOKEN") or secrets.token_urlsafe(32),
+    }
 
 
 def coordinator_command() -> list[str]:
@@ -123,7 +142,7 @@ def serve(args: argparse.Namespace, foreground: list[str] | None = None) -> int:
     if not args.model.exists():
         print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
         return 2
-    env = quiet_environment()
+    env = limits_environment(quiet_environment())
     # the internal token: only Rasa and the console get it, it is never printed
     auth_token = env.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(32)
     processes = [

@@ -234,6 +234,7 @@ def test_endpoints_yml_gives_this_store_not_rasas_silent_fallback(
     domain: Domain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the embedded default's rasa_tracker.db is relative
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "a-token")  # `make run` always sets one
     endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
     store = TrackerStore.create(endpoints.tracker_store, domain)
     inner = getattr(store, "_tracker_store", store)  # Rasa wraps it in a FailSafeTrackerStore

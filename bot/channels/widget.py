@@ -35,6 +35,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketConnectionRefused
 
+from bot.channels.limits import limited_inbound
 from bot.channels.outgoing import DeliveryFailed, Outgoing
 from bot.channels.widget_assets import Asset, widget_assets
 from bot.names import WIDGET_CHANNEL
@@ -72,7 +73,7 @@ def message_metadata(data: Dict[str, Any], metadata_key: str) -> Dict[str, Any]:
         if isinstance(value, str):
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, or absurdly nested
                 value = None
         if isinstance(value, dict):
             merged.update(value)
@@ -195,6 +196,7 @@ class WidgetBlueprint(SocketBlueprint):
 
     def register(self, app: Sanic, options: Dict[str, Any]) -> None:
         engineio = self.ctx.sio.eio
+        self.ctx.app = app  # the channel reaches the agent through it (limit notes)
 
         async def engineio_request(request: Request) -> Optional[HTTPResponse]:
             return await engineio.handle_request(request)
@@ -291,6 +293,7 @@ class WidgetSocketIOInput(SocketIOInput):
         )
         self.sio = sio
         blueprint = WidgetBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self._blueprint = blueprint
 
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -381,12 +384,18 @@ class WidgetSocketIOInput(SocketIOInput):
         output = SocketIOOutput(self.sio, self.bot_message_evt)
         message = UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata)
         try:
-            await on_new_message(message)
+            await limited_inbound().handle(message, on_new_message, self._agent())
         except Exception as error:  # the boundary: log without the patient's text, keep serving
             logger.error("Processing a widget message failed: %s", type(error).__name__)
             logger.debug("Processing a widget message failed.", exc_info=True)
             return {"status": "error"}
         return {"status": "ok"}
+
+    def _agent(self) -> Any:
+        """Rasa's agent, once the blueprint is mounted (for the limit notes' language)."""
+        app = getattr(getattr(self, "_blueprint", None), "ctx", None)
+        app = getattr(app, "app", None)
+        return getattr(app.ctx, "agent", None) if app is not None else None
 
     def _is_resent(self, sender_id: str, metadata: Dict[str, Any]) -> bool:
         """Whether a message with this `metadata.message_id` was already received."""

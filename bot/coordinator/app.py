@@ -199,7 +199,7 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         raise ConsoleError(415, "expected_json")
     try:
         body = await request.json()
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # bad JSON or UTF-8, absurd nesting
         raise ConsoleError(400, "invalid_json") from error
     if not isinstance(body, dict):
         raise ConsoleError(400, "expected_object")

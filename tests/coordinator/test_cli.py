@@ -93,4 +93,4 @@ def test_make_run_gives_the_token_to_the_console_and_binds_the_action_server_to_
     assert coordinator_command()[1:] == ["-m", "bot.coordinator", "serve"]
     env = coordinator_environment({"PATH": "/bin"}, 5005, "secret")
     assert env["RASA_AUTH_TOKEN"] == "secret" and env["RASA_URL"] == "http://127.0.0.1:5005"
-    assert action_server_environment({})["SANIC_HOST"] == "127.0.0.1"
+    assert action_server_environment({})["ACTION_SERVER_HOST"] == "127.0.0.1"

@@ -60,6 +60,7 @@ class RunningBot:
     action_url: str
     workdir: Path
     auth_token: str
+    action_token: str = "test-action-token"
 
     def log(self, name: str) -> str:
         return (self.workdir / f"{name}.log").read_text(errors="replace")
@@ -99,6 +100,7 @@ def running_bot(
     auth_token: str = "test-token-please-change",
     cors_origins: Sequence[str] = ("*",),
     tracker_store: str | None = None,
+    action_token: str = "test-action-token",
 ) -> Iterator[RunningBot]:
     """Action server + Rasa server (REST, socket.io, API with token) on free ports.
 
@@ -115,18 +117,21 @@ def running_bot(
             **(env_extra or {}),
         }
     )
+    from bot.cli import action_server_command, action_server_environment, limits_environment
+
+    # the same limits and action-server token as `make run` (env_extra may override them)
+    env = limits_environment({**env, "ACTION_SERVER_TOKEN": action_token})
     action_port, rasa_port = free_port(), free_port()
     (workdir / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        + f"  token: {env['ACTION_SERVER_TOKEN']}\n"
         + (tracker_store or _sqlite_tracker_store(workdir / "tracker.db"))
         + "nlg:\n  type: bot.nlg.PayloadSafeNaturalLanguageGenerator\n"
         + endpoints_extra
     )
     (workdir / "credentials.yml").write_text(credentials)
     actions, actions_log = _start(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
-        workdir / "actions.log",
-        env,
+        action_server_command(action_port), workdir / "actions.log", action_server_environment(env)
     )
     rasa, rasa_log = _start(
         [
@@ -157,7 +162,11 @@ def running_bot(
         wait_for(f"http://127.0.0.1:{action_port}/health", actions, workdir / "actions.log")
         wait_for(f"http://127.0.0.1:{rasa_port}/", rasa, workdir / "rasa.log")
         yield RunningBot(
-            f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}", workdir, auth_token
+            f"http://127.0.0.1:{rasa_port}",
+            f"http://127.0.0.1:{action_port}",
+            workdir,
+            auth_token,
+            env["ACTION_SERVER_TOKEN"],
         )
     finally:
         _stop(rasa)

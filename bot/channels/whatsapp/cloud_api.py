@@ -35,6 +35,7 @@ from bot.channels.whatsapp.inbound import (
     Kind,
     MediaOutcome,
     attach,
+    hand_to_rasa,
     ticket_store,
     user_message,
 )
@@ -257,7 +258,7 @@ class WhatsAppInput(InputChannel):
             return _error(403, "invalid signature")
         try:
             delivery = parse_delivery(json.loads(body), self.settings.phone_number_id)
-        except (ValueError, MalformedDelivery):  # JSONDecodeError and UnicodeDecodeError too
+        except (ValueError, RecursionError, MalformedDelivery):  # bad JSON/UTF-8, deep nesting
             return _error(400, "malformed JSON payload")
         fresh: list[InboundMessage] = []
         store_error: Exception | None = None
@@ -321,7 +322,7 @@ class WhatsAppInput(InputChannel):
             await self._mark_read(message)
             state = await patient_state(agent, message.wa_id)
             user_message = await self._user_message(message, state, output)
-            await on_new_message(user_message)
+            await hand_to_rasa(user_message, on_new_message, agent)
         except Exception as error:  # never let one message take the channel down
             logger.error(
                 "WhatsApp message %s from %s not handled: %s",

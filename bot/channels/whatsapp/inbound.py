@@ -22,6 +22,7 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from actions.handoff_store import HandoffStore, UnknownTicket
 from bot.channels.inbound import PatientState
+from bot.channels.limits import OnNewMessage, limited_inbound
 from bot.channels.whatsapp.phone_language import language_for_phone
 from bot.names import LANGUAGE_SLOT, OUT_OF_SCOPE_INTENT
 
@@ -137,6 +138,12 @@ def user_message(
         message_id=incoming.message_id or None,
         metadata=metadata,
     )
+
+
+async def hand_to_rasa(message: UserMessage, on_new_message: OnNewMessage, agent: Any) -> None:
+    """Both channels' way into Rasa: cut to the size limit and rate-limited per sender, with
+    a note in the patient's language when a limit applied (bot/channels/limits.py)."""
+    await limited_inbound().handle(message, on_new_message, agent)
 
 
 def file_problem(file: File, accepted_types: Collection[str], max_bytes: int) -> str | None:

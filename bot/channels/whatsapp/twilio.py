@@ -39,6 +39,7 @@ from bot.channels.whatsapp.inbound import (
     Kind,
     MediaOutcome,
     attach,
+    hand_to_rasa,
     language_hint,
     ticket_store,
     user_message,
@@ -239,7 +240,8 @@ class TwilioWhatsAppInput(TwilioInput):
         state = PatientState(None, None)
         try:
             state = await patient_state(agent, sender)
-            await on_new_message(await self._user_message(form, sender, message_sid, state, output))
+            user_message = await self._user_message(form, sender, message_sid, state, output)
+            await hand_to_rasa(user_message, on_new_message, agent)
         except Exception as error:  # a polite apology, never a 500 for Twilio to retry
             logger.error(
                 "Twilio message from %s not handled: %s", anonymous(sender), type(error).__name__
