@@ -143,6 +143,7 @@ def serve(args: argparse.Namespace, foreground: list[str] | None = None) -> int:
         print(f"No trained model at {args.model}: run `make train` first.", file=sys.stderr)
         return 2
     env = limits_environment(quiet_environment())
+    env["ACTION_PORT"] = str(args.action_port)  # endpoints.yml's action_endpoint reads it
     # the internal token: only Rasa and the console get it, it is never printed
     auth_token = env.get("RASA_AUTH_TOKEN") or secrets.token_urlsafe(32)
     processes = [
@@ -169,7 +170,9 @@ def serve(args: argparse.Namespace, foreground: list[str] | None = None) -> int:
         if not wait_until_ready(f"http://127.0.0.1:{args.action_port}/health", 60):
             print("The action server did not start.", file=sys.stderr)
             return 1
-        processes.append(subprocess.Popen(rasa_command, cwd=ROOT, env=env))
+        # the patient channels endpoint inside Rasa checks the same token (from its env)
+        rasa_env = {**env, "RASA_AUTH_TOKEN": auth_token}
+        processes.append(subprocess.Popen(rasa_command, cwd=ROOT, env=rasa_env))
         if foreground is None:
             console_env = coordinator_environment(env, args.port, auth_token)
             processes.append(subprocess.Popen(coordinator_command(), cwd=ROOT, env=console_env))

@@ -235,6 +235,7 @@ def test_endpoints_yml_gives_this_store_not_rasas_silent_fallback(
 ) -> None:
     monkeypatch.chdir(tmp_path)  # the embedded default's rasa_tracker.db is relative
     monkeypatch.setenv("ACTION_SERVER_TOKEN", "a-token")  # `make run` always sets one
+    monkeypatch.setenv("ACTION_PORT", "5055")  # and the action server's port
     endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
     store = TrackerStore.create(endpoints.tracker_store, domain)
     inner = getattr(store, "_tracker_store", store)  # Rasa wraps it in a FailSafeTrackerStore
