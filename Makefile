@@ -90,9 +90,10 @@ review-sheet: $(BIN)/.installed  ## regenerate docs/medical-review.md (the clini
 TOOLS_VENV := .venv-tools
 KUBERNETES_VERSIONS ?= 1.30.0 1.37.0
 
-bench: $(MODEL)  ## per-message latency by conversation length, then by concurrency (bench/)
+bench: $(MODEL) prod-deps  ## latency by conversation length, by concurrency, then load: embedded vs run-prod (bench/)
 	$(BIN)/python bench/conversation_length.py
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/load.py
 
 # The validators live in their own venv (never .venv): pinned in deploy/requirements-validate.txt.
 $(TOOLS_VENV)/.installed: deploy/requirements-validate.txt .python-version

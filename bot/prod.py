@@ -83,7 +83,7 @@ class Topology:
 
 def haproxy_config(topology: Topology) -> str:
     """HAProxy: public paths only on the public port; sticky by cookie for engine.io polling
-    (websockets need no stickiness); health checks take a dead process out within ~2 s."""
+    (websockets need no stickiness); health checks take a dead process out within seconds."""
     rasa_servers = "\n".join(
         f"  server rasa-{n} 127.0.0.1:{port} check cookie rasa-{n}"
         for n, port in enumerate(topology.rasa, start=1)
@@ -108,7 +108,10 @@ defaults
   # a request on a connection to a process that just died goes to another one (the message
   # was not processed: Rasa stores a turn only when it has been handled)
   retry-on conn-failure empty-response
-  default-server inter 1s fall 2 rise 2
+  # a busy Rasa answers its health check late: only a process that does not answer for ~6 s
+  # (or refuses connections: observe) is taken out
+  timeout check 5s
+  default-server inter 2s fall 3 rise 2 observe layer4 error-limit 2 on-error mark-down
 
 frontend public
   bind {topology.public_host}:{topology.public}

@@ -180,7 +180,7 @@ def test_a_killed_rasa_process_is_restarted_and_no_turn_is_lost(prod: RunningPro
     else:
         pytest.fail(f"rasa on {victim_port} not restarted:\n{prod.log.read_text()[-3000:]}")
     assert f"exited (code {-signal.SIGKILL})" in prod.log.read_text()
-    time.sleep(3)  # HAProxy's health check (rise 2, inter 1 s) takes it back
+    time.sleep(6)  # HAProxy's health check (rise 2, inter 2 s) takes it back
     servers_after = set()
     for _ in range(6):
         server, _ = say(prod, sender, "thank you")
