@@ -148,7 +148,7 @@ class SocketPatient:
         confirmed = asyncio.Event()
         self.client.on("bot_uttered", self.replies.put)
         self.client.on("session_confirm", lambda data: confirmed.set())
-        await self.client.connect(self.target.url, transports=["websocket"])
+        await self.client.connect(self.target.url, transports=["websocket"], wait_timeout=30)
         await self.client.emit("session_request", {"session_id": self.patient.sender})
         await asyncio.wait_for(confirmed.wait(), 20)
 
@@ -228,15 +228,33 @@ async def one_turn(session, socket, target: Target, patient: Patient, text: str)
     patient.errors["gave up"] += 1
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+def cpu_of(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds of the topology's processes, counting those that die or start meanwhile."""
+
+    def __init__(self, pids: Any) -> None:
+        self.pids = pids
+        self.before = self.sample()
+        self.seen = dict(self.before)
+
+    def sample(self) -> dict[int, float]:
+        return {pid: cpu for pid in self.pids() if (cpu := cpu_of(pid)) is not None}
+
+    async def run(self, done: asyncio.Event) -> None:
+        while not done.is_set():
+            self.seen.update(self.sample())
+            await asyncio.sleep(0.5)
+        self.seen.update(self.sample())
+
+    def used(self) -> float:
+        return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in self.seen.items())
 
 
 def rss_mb(pids: list[int]) -> float:
@@ -284,12 +302,15 @@ def new_patients(run: str, count: int) -> list[tuple[Patient, list[str]]]:
 
 async def level(target: Target, run: str, count: int, seconds: float) -> dict[str, Any]:
     patients = new_patients(run, count)
-    pids = target.pids()
-    cpu_before, started = cpu_seconds(pids), time.monotonic()
+    meter, done = CpuMeter(target.pids), asyncio.Event()
+    sampler = asyncio.create_task(meter.run(done))
+    started = time.monotonic()
     await asyncio.gather(
         *(converse(target, p, script, started + seconds) for p, script in patients)
     )
     elapsed = time.monotonic() - started
+    done.set()
+    await sampler
     latencies = [t for p, _ in patients for t in p.latencies]
     return {
         "configuration": target.name,
@@ -300,7 +321,7 @@ async def level(target: Target, run: str, count: int, seconds: float) -> dict[st
         "p95": percentile(latencies, 0.95),
         "p99": percentile(latencies, 0.99),
         "errors": sum(sum(p.errors.values()) for p, _ in patients),
-        "cpu": 100 * (cpu_seconds(target.pids()) - cpu_before) / elapsed,
+        "cpu": 100 * meter.used() / elapsed,
         "rss": rss_mb(target.pids()),
         "patients_list": [p for p, _ in patients],
     }

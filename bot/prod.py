@@ -45,6 +45,7 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 PROD_ENDPOINTS = ROOT / "deploy" / "endpoints.prod.yml"
 PUBLIC_PATHS = ("/webhooks/rest/", "/webhooks/whatsapp/", "/webhooks/twilio/", "/socket.io/")
 PUBLIC_PREFIXES = (*PUBLIC_PATHS, "/widget/")
+LB_HEALTH_PATH = "/lb-health"  # HAProxy's own health (answered by HAProxy)
 SERVER_HEADER = "X-HFS-Server"  # which Rasa process answered (set by HAProxy)
 
 
@@ -115,6 +116,7 @@ defaults
 
 frontend public
   bind {topology.public_host}:{topology.public}
+  monitor-uri {LB_HEALTH_PATH}
   acl public_path path_beg {" ".join(PUBLIC_PREFIXES)}
   acl root path /
   http-request deny deny_status 404 unless public_path or root
@@ -299,7 +301,8 @@ def build_services(
     """Every process of the topology, in start order (the same builder for tests and bench)."""
     config = runtime / "haproxy.cfg"
     config.write_text(haproxy_config(topology))
-    services = [Service("haproxy", [haproxy_binary(), "-db", "-f", str(config)], env)]
+    lb_health = f"http://127.0.0.1:{topology.public}{LB_HEALTH_PATH}"
+    services = [Service("haproxy", [haproxy_binary(), "-db", "-f", str(config)], env, lb_health)]
     for n, port in enumerate(topology.actions, start=1):
         services.append(
             Service(

@@ -21,7 +21,7 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from bot.prod import SERVER_HEADER
+from bot.prod import SERVER_HEADER, Service, Supervisor
 from tests.support.chat import which_response
 from tests.support.postgres import temporary_database
 from tests.support.servers import ROOT, free_port, test_environment, wait_for
@@ -134,6 +134,8 @@ def test_rasa_http_api_and_internal_endpoints_are_not_public(prod: RunningProd) 
         assert error.value.code == 404, path
     with urllib.request.urlopen(f"{prod.url}/widget/demo.html", timeout=10) as response:
         assert response.status == 200
+    with urllib.request.urlopen(f"{prod.url}/lb-health", timeout=10) as response:
+        assert response.status == 200  # HAProxy's own health, for probes
 
 
 @pytest.mark.parametrize("transports", [["polling"], ["websocket"]])
@@ -189,3 +191,21 @@ def test_a_killed_rasa_process_is_restarted_and_no_turn_is_lost(prod: RunningPro
     assert len(servers_during) == 1
     assert servers_after == {"rasa-1", "rasa-2"}
     assert stored_user_texts(prod.db_url, sender) == sent  # each turn once, in order
+
+
+def test_the_supervisor_restarts_a_dying_process_with_a_growing_backoff() -> None:
+    lines: list[str] = []
+    service = Service("dies", [sys.executable, "-c", "raise SystemExit(3)"], test_environment())
+    supervisor = Supervisor([service], log=lines.append)
+    supervisor.start_all()
+    deadline = time.monotonic() + 20
+    try:
+        while service.restarts < 3 and time.monotonic() < deadline:
+            supervisor.check()
+            time.sleep(0.1)
+    finally:
+        supervisor.stop_all()
+    assert [line for line in lines if "exited" in line][:3] == [
+        f"run-prod: dies exited (code 3), restarting in {seconds} s" for seconds in (1, 2, 4)
+    ]
+    assert service.restarts == 3
