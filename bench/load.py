@@ -50,6 +50,7 @@ from tests.support.servers import (
     test_environment,
     wait_for,
 )
+from tests.test_run_prod import wait_for_rotation
 
 CONVERSATIONS = {
     "en": ["hello", "What is hemifacial spasm?", "How long is the hospital stay?", "thank you"],
@@ -179,7 +180,17 @@ class SocketPatient:
             try:
                 replies.append(await asyncio.wait_for(self.replies.get(), QUIET))
             except asyncio.TimeoutError:
+                break
+        # socket.io replies carry no reference to the message: a late reply to the previous
+        # turn could pass for this one's. The turn counts as answered once it is stored.
+        deadline = time.monotonic() + REPLY_TIMEOUT
+        while time.monotonic() < deadline:
+            last, _ = await asyncio.to_thread(stored_turn, self.target.db_url, self.patient.sender)
+            if last == text:
                 return replies
+            await asyncio.sleep(0.2)
+        self.patient.bot_replies += len(replies)  # they belonged to an earlier turn
+        raise RuntimeError("replies were not to this message")
 
 
 async def converse(target: Target, patient: Patient, script: list[str], stop_at: float) -> None:
@@ -450,7 +461,7 @@ def production(workdir: Path, webhook: FakeWebhook) -> Iterator[tuple[Target, in
             runner = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
         try:
             wait_for(f"http://127.0.0.1:{port}/", runner, log, timeout=300)
-            time.sleep(3)  # both Rasa processes in HAProxy's rotation
+            wait_for_rotation(f"http://127.0.0.1:{port}", timeout=120)
             target = Target(
                 "production (make run-prod)",
                 f"http://127.0.0.1:{port}",

@@ -65,6 +65,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProd]:
             url = f"http://127.0.0.1:{port}"
             wait_for(f"{url}/", process, log, timeout=300)
             wait_for(f"http://127.0.0.1:{console}/health", process, log, timeout=120)
+            wait_for_rotation(url, timeout=120)
             yield RunningProd(url, f"http://127.0.0.1:{console}", db_url, process, log)
         finally:
             process.send_signal(signal.SIGTERM)
@@ -73,6 +74,17 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProd]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def wait_for_rotation(url: str, timeout: float) -> None:
+    """Until HAProxy sends requests to both Rasa processes (health checks passed)."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while seen != {"rasa-1", "rasa-2"} and time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/", timeout=10) as response:
+            seen.add(response.headers.get(SERVER_HEADER, ""))
+        time.sleep(0.2)
+    assert seen == {"rasa-1", "rasa-2"}, seen
 
 
 def post(url: str, body: dict[str, object]) -> tuple[int, str, list[dict[str, object]]]:
