@@ -108,7 +108,8 @@ defaults
   retries 3
   # a request on a connection to a process that just died goes to another one (the message
   # was not processed: Rasa stores a turn only when it has been handled)
-  retry-on conn-failure empty-response
+  retry-on conn-failure empty-response junk-response
+  option http-buffer-request
   # a busy Rasa answers its health check late: only a process that does not answer for ~6 s
   # (or refuses connections: observe) is taken out
   timeout check 5s
