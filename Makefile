@@ -14,6 +14,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: help install train run shell eval lint test test-deps validate clean lock doc-screenshots
+.PHONY: run-prod prod-deps
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +37,13 @@ train: $(MODEL)  ## train the model into models/ (only when data or config chang
 run: $(MODEL)  ## start the action server, Rasa (port 5005) and the coordinator console (8000)
 	$(BIN)/python -m bot.cli run
 
+run-prod: $(MODEL) prod-deps  ## production topology here: HAProxy, 2 Rasa, 2 action servers, PostgreSQL, Redis
+	$(BIN)/python -m bot.prod
+
+prod-deps:  ## what `make run-prod` needs beyond .venv: HAProxy (Debian's package)
+	@command -v haproxy >/dev/null || test -x /usr/sbin/haproxy || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null; }
+
 shell: $(MODEL)  ## talk to the bot in the terminal
 	$(BIN)/python -m bot.cli shell
 
@@ -54,7 +62,7 @@ lint: $(BIN)/.installed  ## ruff and mypy
 
 AXE := tests/.npm/node_modules/axe-core/axe.min.js
 
-test-deps: $(BIN)/.installed $(AXE)  ## what the tests need: headless Chromium, axe-core
+test-deps: $(BIN)/.installed $(AXE) prod-deps  ## what the tests need: headless Chromium, axe-core
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
@@ -82,9 +90,10 @@ review-sheet: $(BIN)/.installed  ## regenerate docs/medical-review.md (the clini
 TOOLS_VENV := .venv-tools
 KUBERNETES_VERSIONS ?= 1.30.0 1.37.0
 
-bench: $(MODEL)  ## per-message latency by conversation length, then by concurrency (bench/)
+bench: $(MODEL) prod-deps  ## latency by conversation length, by concurrency, then load: embedded vs run-prod (bench/)
 	$(BIN)/python bench/conversation_length.py
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/load.py
 
 # The validators live in their own venv (never .venv): pinned in deploy/requirements-validate.txt.
 $(TOOLS_VENV)/.installed: deploy/requirements-validate.txt .python-version

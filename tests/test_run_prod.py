@@ -1,0 +1,223 @@
+"""`make run-prod`'s runner (bot/prod.py) on free ports against the real PostgreSQL (a fresh
+database) and Redis: REST and socket.io through HAProxy, both Rasa processes serve, the
+HTTP API stays private, and a Rasa process killed with SIGKILL comes back with no lost turn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from bot.prod import SERVER_HEADER, Service, Supervisor
+from tests.support.chat import which_response
+from tests.support.postgres import temporary_database
+from tests.support.servers import ROOT, free_port, test_environment, wait_for
+from tests.test_e2e_socketio import WidgetClient
+
+
+@dataclass(frozen=True)
+class RunningProd:
+    url: str
+    console_url: str
+    db_url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def rasa_pids(self) -> dict[str, int]:
+        """Rasa processes started by the runner, by their `--port`."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        pids: dict[str, int] = {}
+        for pid in children.read_text().split():
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+            except FileNotFoundError:
+                continue
+            if "rasa" in argv and "run" in argv:
+                pids[argv[argv.index("--port") + 1]] = int(pid)
+        return pids
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningProd]:
+    log = tmp_path_factory.mktemp("run-prod") / "run-prod.log"
+    port, console = free_port(), free_port()
+    with temporary_database() as db_url:
+        env = test_environment({"DB_URL": db_url, "REDIS_URL": "redis://127.0.0.1:6379/3"})
+        env.pop("COORDINATOR_WEBHOOK_URL", None)
+        command = [sys.executable, "-m", "bot.prod", "--port", str(port)]
+        command += ["--console-port", str(console), "--host", "127.0.0.1"]
+        with log.open("wb") as out:
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_for(f"{url}/", process, log, timeout=300)
+            wait_for(f"http://127.0.0.1:{console}/health", process, log, timeout=120)
+            wait_for_rotation(url, timeout=120)
+            yield RunningProd(url, f"http://127.0.0.1:{console}", db_url, process, log)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_for_rotation(url: str, timeout: float) -> None:
+    """Until HAProxy sends requests to both Rasa processes (health checks passed)."""
+    seen: set[str] = set()
+    deadline = time.monotonic() + timeout
+    while seen != {"rasa-1", "rasa-2"} and time.monotonic() < deadline:
+        with urllib.request.urlopen(f"{url}/", timeout=10) as response:
+            seen.add(response.headers.get(SERVER_HEADER, ""))
+        time.sleep(0.2)
+    assert seen == {"rasa-1", "rasa-2"}, seen
+
+
+def post(url: str, body: dict[str, object]) -> tuple[int, str, list[dict[str, object]]]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers.get(SERVER_HEADER, ""), json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, "", []
+
+
+def say(prod: RunningProd, sender: str, text: str) -> tuple[str, list[dict[str, object]]]:
+    status, server, replies = post(
+        f"{prod.url}/webhooks/rest/webhook", {"sender": sender, "message": text}
+    )
+    assert status == 200, status
+    return server, replies
+
+
+def stored_user_texts(db_url: str, sender: str) -> list[str]:
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT data FROM events WHERE sender_id = :sender AND type_name = 'user'"
+                    " ORDER BY id"
+                ),
+                {"sender": sender},
+            )
+            return [json.loads(row.data)["text"] for row in rows]
+    finally:
+        engine.dispose()
+
+
+def test_both_rasa_processes_answer_rest_through_the_load_balancer(prod: RunningProd) -> None:
+    servers = set()
+    for _ in range(8):
+        server, replies = say(prod, f"prod-rest-{uuid.uuid4().hex}", "hello")
+        assert which_response(str(replies[0]["text"])) == ("utter_greet", "en")
+        servers.add(server)
+    assert servers == {"rasa-1", "rasa-2"}
+
+
+def test_the_conversation_is_stored_in_postgresql(prod: RunningProd) -> None:
+    sender = f"prod-db-{uuid.uuid4().hex}"
+    texts = ["hello", "what is hemifacial spasm?", "how long is the hospital stay?"]
+    for text in texts:
+        say(prod, sender, text)
+    assert stored_user_texts(prod.db_url, sender) == texts
+
+
+def test_rasa_http_api_and_internal_endpoints_are_not_public(prod: RunningProd) -> None:
+    for path in ("/conversations/x/tracker", "/status", "/model", "/webhooks/patients/health"):
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"{prod.url}{path}", timeout=10)
+        assert error.value.code == 404, path
+    with urllib.request.urlopen(f"{prod.url}/widget/demo.html", timeout=10) as response:
+        assert response.status == 200
+    with urllib.request.urlopen(f"{prod.url}/lb-health", timeout=10) as response:
+        assert response.status == 200  # HAProxy's own health, for probes
+
+
+@pytest.mark.parametrize("transports", [["polling"], ["websocket"]])
+def test_socketio_through_the_load_balancer(prod: RunningProd, transports: list[str]) -> None:
+    """Polling needs stickiness (several requests per session): the cookie gives it."""
+    url = prod.url.replace("127.0.0.1", "localhost")  # aiohttp keeps no cookies of IP hosts
+
+    async def talk() -> list[dict[str, object]]:
+        async with WidgetClient(url, uuid.uuid4().hex, transports) as widget:
+            first = await widget.say("hello")
+            second = await widget.say("what is hemifacial spasm?")
+            return first + second
+
+    replies = asyncio.run(talk())
+    assert which_response(str(replies[0]["text"])) == ("utter_greet", "en")
+    assert ("utter_what_is_hfs", "en") in [which_response(str(r["text"])) for r in replies]
+
+
+def test_a_killed_rasa_process_is_restarted_and_no_turn_is_lost(prod: RunningProd) -> None:
+    sender = f"prod-kill-{uuid.uuid4().hex}"
+    sent = ["hello", "what is hemifacial spasm?"]
+    for text in sent:
+        say(prod, sender, text)
+    before = prod.rasa_pids()
+    assert len(before) == 2
+    victim_port, victim = sorted(before.items())[0]
+    os.kill(victim, signal.SIGKILL)
+    servers_during = set()
+    for text in ["how long is the hospital stay?", "thank you", "hello"]:
+        server, replies = say(prod, sender, text)  # the other process answers meanwhile
+        assert replies
+        servers_during.add(server)
+        sent.append(text)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        after = prod.rasa_pids()
+        if after.get(victim_port) not in (None, victim):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{victim_port}/", timeout=2):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+        time.sleep(1)
+    else:
+        pytest.fail(f"rasa on {victim_port} not restarted:\n{prod.log.read_text()[-3000:]}")
+    assert f"exited (code {-signal.SIGKILL})" in prod.log.read_text()
+    time.sleep(6)  # HAProxy's health check (rise 2, inter 2 s) takes it back
+    servers_after = set()
+    for _ in range(6):
+        server, _ = say(prod, sender, "thank you")
+        servers_after.add(server)
+        sent.append("thank you")
+    assert len(servers_during) == 1
+    assert servers_after == {"rasa-1", "rasa-2"}
+    assert stored_user_texts(prod.db_url, sender) == sent  # each turn once, in order
+
+
+def test_the_supervisor_restarts_a_dying_process_with_a_growing_backoff() -> None:
+    lines: list[str] = []
+    service = Service("dies", [sys.executable, "-c", "raise SystemExit(3)"], test_environment())
+    supervisor = Supervisor([service], log=lines.append)
+    supervisor.start_all()
+    deadline = time.monotonic() + 20
+    try:
+        while service.restarts < 3 and time.monotonic() < deadline:
+            supervisor.check()
+            time.sleep(0.1)
+    finally:
+        supervisor.stop_all()
+    assert [line for line in lines if "exited" in line][:3] == [
+        f"run-prod: dies exited (code 3), restarting in {seconds} s" for seconds in (1, 2, 4)
+    ]
+    assert service.restarts == 3
