@@ -37,9 +37,7 @@ from tests.support.fake_twilio_api import FakeTwilioApi, fake_twilio_api
 from tests.support.servers import RunningBot, running_bot, running_console
 from tests.support.whatsapp import (
     ACCESS_TOKEN,
-    APP_SECRET,
     PHONE_NUMBER_ID,
-    VERIFY_TOKEN,
     Patient,
     deliver,
     envelope,
@@ -56,7 +54,14 @@ from tests.support.widget import (
     clinic_page,
     running_site,
 )
-from tests.whatsapp.conftest import SHIPPED_CREDENTIALS, TWILIO_NUMBER, TWILIO_SID, TWILIO_TOKEN
+from tests.whatsapp.conftest import (
+    SHIPPED_CREDENTIALS,
+    TWILIO_NUMBER,
+    TWILIO_SID,
+    TWILIO_TOKEN,
+    twilio_environment,
+    whatsapp_environment,
+)
 from tests.whatsapp.test_twilio import post as post_to_twilio
 from tests.whatsapp.test_twilio import twilio_form
 
@@ -96,15 +101,8 @@ def flow_bot(
 ) -> Iterator[RunningBot]:
     environment = {
         "BOT_CORS_ORIGINS": clinic.origin,
-        "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
-        "WHATSAPP_APP_SECRET": APP_SECRET,
-        "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
-        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
-        "WHATSAPP_API_BASE_URL": graph.base_url,
-        "TWILIO_ACCOUNT_SID": TWILIO_SID,
-        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_WHATSAPP_NUMBER": TWILIO_NUMBER,
-        "TWILIO_API_BASE_URL": twilio_api.base_url,
+        **whatsapp_environment(graph),
+        **twilio_environment(twilio_api),
     }
     with running_bot(
         tmp_path_factory.mktemp("flow-bot"),

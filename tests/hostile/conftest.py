@@ -16,9 +16,9 @@ from tests.support.servers import RunningBot, RunningConsole, running_bot, runni
 from tests.support.whatsapp import ACCESS_TOKEN, PHONE_NUMBER_ID
 from tests.whatsapp.conftest import (
     SHIPPED_CREDENTIALS,
-    TWILIO_NUMBER,
     TWILIO_SID,
     TWILIO_TOKEN,
+    twilio_environment,
     whatsapp_environment,
 )
 
@@ -45,10 +45,7 @@ def hostile_bot(
     with temporary_database() as database_url:
         environment = {
             **whatsapp_environment(graph, database_url),
-            "TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-            "TWILIO_WHATSAPP_NUMBER": TWILIO_NUMBER,
-            "TWILIO_API_BASE_URL": twilio_api.base_url,
+            **twilio_environment(twilio_api),
             "BOT_REQUEST_BODY_TIMEOUT": str(BODY_TIMEOUT),
             "BOT_RATE_LIMIT": "60",
             "BOT_RATE_BURST": str(RATE_BURST),

@@ -10,12 +10,13 @@ import pytest
 from tests.support.fake_graph_api import FakeGraphApi, fake_graph_api
 from tests.support.fake_twilio_api import FakeTwilioApi, fake_twilio_api
 from tests.support.servers import RunningBot, running_bot
-from tests.support.whatsapp import ACCESS_TOKEN, APP_SECRET, PHONE_NUMBER_ID, VERIFY_TOKEN
+from tests.support.whatsapp import ACCESS_TOKEN, PHONE_NUMBER_ID
 from tests.whatsapp.conftest import (
     SHIPPED_CREDENTIALS,
-    TWILIO_NUMBER,
     TWILIO_SID,
     TWILIO_TOKEN,
+    twilio_environment,
+    whatsapp_environment,
 )
 
 TOKEN = "patients-endpoint-test-token"
@@ -39,15 +40,8 @@ def patients_bot(
 ) -> Iterator[RunningBot]:
     environment = {
         "RASA_AUTH_TOKEN": TOKEN,
-        "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
-        "WHATSAPP_APP_SECRET": APP_SECRET,
-        "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
-        "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
-        "WHATSAPP_API_BASE_URL": graph.base_url,
-        "TWILIO_ACCOUNT_SID": TWILIO_SID,
-        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_WHATSAPP_NUMBER": TWILIO_NUMBER,
-        "TWILIO_API_BASE_URL": twilio_api.base_url,
+        **whatsapp_environment(graph),
+        **twilio_environment(twilio_api),
     }
     with running_bot(
         tmp_path_factory.mktemp("patients"),

@@ -22,15 +22,28 @@ TWILIO_TOKEN = "test-twilio-auth-token"
 TWILIO_NUMBER = "whatsapp:+14155238886"
 
 
-def whatsapp_environment(graph: FakeGraphApi, database_url: str) -> dict[str, str]:
-    return {
+def whatsapp_environment(graph: FakeGraphApi, database_url: str | None = None) -> dict[str, str]:
+    """The Cloud API channel pointed at the fake Graph API (store in memory without a URL)."""
+    environment = {
         "WHATSAPP_VERIFY_TOKEN": VERIFY_TOKEN,
         "WHATSAPP_APP_SECRET": APP_SECRET,
         "WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
         "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
         "WHATSAPP_API_BASE_URL": graph.base_url,
-        "WHATSAPP_DATABASE_URL": database_url,
         "WHATSAPP_MEDIA_MAX_BYTES": str(MEDIA_MAX_BYTES),
+    }
+    if database_url:
+        environment["WHATSAPP_DATABASE_URL"] = database_url
+    return environment
+
+
+def twilio_environment(twilio_api: FakeTwilioApi) -> dict[str, str]:
+    """Twilio's WhatsApp channel pointed at the fake Twilio API."""
+    return {
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_WHATSAPP_NUMBER": TWILIO_NUMBER,
+        "TWILIO_API_BASE_URL": twilio_api.base_url,
     }
 
 
@@ -61,10 +74,7 @@ def whatsapp_bot(
 ) -> Iterator[RunningBot]:
     environment = {
         **whatsapp_environment(graph, database_url),
-        "TWILIO_ACCOUNT_SID": TWILIO_SID,
-        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        "TWILIO_WHATSAPP_NUMBER": TWILIO_NUMBER,
-        "TWILIO_API_BASE_URL": twilio_api.base_url,
+        **twilio_environment(twilio_api),
         "RASA_AUTH_TOKEN": "",  # the patient channels endpoint stays off (tests/patients/ turns it on)
     }
     with running_bot(
