@@ -124,7 +124,7 @@ def running_bot(
     action_port, rasa_port = free_port(), free_port()
     (workdir / "endpoints.yml").write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
-        + f"  token: {env['ACTION_SERVER_TOKEN']}\n"
+        + f"  token: {env['ACTION_SERVER_TOKEN']}\n  enable_selective_domain: true\n"
         + (tracker_store or _sqlite_tracker_store(workdir / "tracker.db"))
         + "nlg:\n  type: bot.nlg.PayloadSafeNaturalLanguageGenerator\n"
         + endpoints_extra
