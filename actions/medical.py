@@ -6,7 +6,9 @@ a short greeting line if the patient greeted, the medical disclaimer before the 
 medical answer of the conversation (never twice), then each answer, for the treatment named
 in that part of the message or, failing that, the one the conversation is about. It also
 remembers what the last answer offered (`answer_offer`: a consultation or a coordinator),
-so that a "yes" right after it takes the offer up (`action_accept_offer`).
+so that a "yes" right after it takes the offer up (`action_accept_offer`). A request made
+beside the questions ("…and I'd like to book", "…can someone call me") is followed up after
+the answers: the booking form or the handoff offer (not while a form is already running).
 
 A message without segments (a button payload such as `/ask_cost`, a conversation test)
 is answered from its intent and entities alone.
@@ -27,12 +29,15 @@ from bot.names import (
     ANSWER_ACTION,
     ANSWER_OFFER_SLOT,
     ANSWERED_INTENTS,
+    BOOK_CONSULTATION_INTENT,
     DISCLAIMER_SHOWN_SLOT,
     LANGUAGE_SLOT,
     MEDICAL_TOPIC_INTENTS,
     NOT_COVERED_INTENT,
     PROCEDURE_ENTITY,
     PROCEDURE_SLOT,
+    REQUEST_HUMAN_INTENT,
+    REQUEST_INTENTS,
 )
 
 BOTOX, SURGERY, MEDICATION = "botox", "microvascular_decompression", "medication"
@@ -93,6 +98,18 @@ def questions_of(message: Dict[str, Any]) -> list[Question]:
     entities = message.get("entities") or []
     named = [e.get("value") for e in entities if e.get("entity") == PROCEDURE_ENTITY]
     return [Question(str(intent), str(named[0]) if named else None)]
+
+
+def requested(message: Dict[str, Any]) -> Optional[str]:
+    """The request the message makes besides its questions ("…and I'd like to book")."""
+    return next(
+        (
+            str(s["intent"])
+            for s in message.get("segments") or []
+            if s.get("answer") and s.get("intent") in REQUEST_INTENTS
+        ),
+        None,
+    )
 
 
 def greeted(message: Dict[str, Any]) -> bool:
@@ -177,10 +194,13 @@ class ActionAnswerMedical(Action):
                 else:
                     dispatcher.utter_message(response=answer.response)
                 offer = answer.offer or offer
-        if not questions:
+        request = None if tracker.active_loop_name else requested(message)
+        if not questions and request is None:
             dispatcher.utter_message(response="utter_ask_rephrase")
         if context != tracker.get_slot(PROCEDURE_SLOT):
             events.append(SlotSet(PROCEDURE_SLOT, context))
+        if request is not None:  # the form or the handoff offer takes over from here
+            return [*events, SlotSet(ANSWER_OFFER_SLOT, None), FollowupAction(REQUESTS[request])]
         events.append(SlotSet(ANSWER_OFFER_SLOT, offer))
         return events
 
@@ -190,6 +210,11 @@ class ActionAnswerMedical(Action):
 OFFER_FOLLOW_UPS: Dict[str, str] = {
     OFFER_BOOKING: "booking_form",
     OFFER_COORDINATOR: "utter_confirm_handoff",
+}
+# What a request made beside the questions of a message leads to, after the answers.
+REQUESTS: Dict[str, str] = {
+    BOOK_CONSULTATION_INTENT: OFFER_FOLLOW_UPS[OFFER_BOOKING],
+    REQUEST_HUMAN_INTENT: OFFER_FOLLOW_UPS[OFFER_COORDINATOR],
 }
 
 

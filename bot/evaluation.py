@@ -240,16 +240,32 @@ def load_not_covered(directory: Path = CONVERSATION_SETS_DIR) -> list[tuple[str,
 
 
 def answered(parse: dict[str, Any]) -> list[str]:
-    """What the reply to this parse answers, in order (as action_answer_medical does)."""
-    from bot.names import ANSWERED_INTENTS
+    """What the reply to this parse answers, in order (as action_answer_medical does): the
+    greeting line if it answers a question, the questions, then the request it follows up."""
+    from bot.names import ANSWERED_INTENTS, REQUEST_INTENTS
 
     segments = parse.get("segments") or []
     intents = [str(s["intent"]) for s in segments if s.get("answer")]
     if not intents:
         intent = (parse.get("intent") or {}).get("name")
-        intents = [intent] if intent in ANSWERED_INTENTS else []
-    greeting = [GREETING_LINE] if intents and any(s["role"] == "greeting" for s in segments) else []
-    return greeting + [SAME_QUESTION.get(i, i) for i in intents]
+        intents = [intent] if intent in (*ANSWERED_INTENTS, *REQUEST_INTENTS) else []
+    questions = [SAME_QUESTION.get(i, i) for i in intents if i in ANSWERED_INTENTS]
+    greets = questions and any(s["role"] == "greeting" for s in segments)
+    greeting = [GREETING_LINE] if greets else []
+    return greeting + questions + [i for i in intents if i in REQUEST_INTENTS][:1]
+
+
+def expected_answers(answers: Sequence[str]) -> list[str]:
+    """A set's expected answers in the reply's order: a request (book, a person) is followed
+    up after the answers; alone, it starts the form or the handoff at once, without the
+    greeting line (the line only opens answers)."""
+    from bot.names import REQUEST_INTENTS
+
+    questions = [SAME_QUESTION.get(a, a) for a in answers if a not in REQUEST_INTENTS]
+    requests = [a for a in answers if a in REQUEST_INTENTS]
+    if questions == [GREETING_LINE] and requests:
+        questions = []
+    return questions + requests
 
 
 def first_message_language(parse: dict[str, Any]) -> str:
@@ -272,7 +288,7 @@ def evaluate_conversation_sets(
     reports = {language: QualityReport(language) for language in SUPPORTED_LANGUAGES}
     for item in multi:
         report, got = reports[item.language], answered(next(parsed))
-        expected = [SAME_QUESTION.get(a, a) for a in item.answers]
+        expected = expected_answers(item.answers)
         report.multi_total += 1
         report.multi_hits += got == expected
         if got != expected:

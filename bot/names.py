@@ -97,6 +97,9 @@ TREATMENT_INTENTS: Final = frozenset(
 )
 
 TRIP_INTENTS: Final = frozenset({"ask_hospital_stay", "ask_cost", "ask_travel"})
+# Requests a message can make besides its questions ("…and I'd like to book"): acted on after
+# the answers, by the action that answers them (a follow-up: the form or the handoff offer).
+REQUEST_INTENTS: Final = (BOOK_CONSULTATION_INTENT, REQUEST_HUMAN_INTENT)
 
 # ---- actions --------------------------------------------------------------------------
 ANSWER_ACTION: Final = "action_answer_medical"

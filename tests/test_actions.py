@@ -139,3 +139,43 @@ def test_a_handoff_after_the_bot_did_not_understand_is_a_fallback_ticket() -> No
     asked_directly = [_user("greet"), _action("utter_greet"), _user("request_human")]
     assert handoff_kind(asked_directly) == "handoff"
     assert handoff_kind([]) == "handoff"
+
+
+async def test_a_request_beside_the_questions_is_followed_up_after_the_answers() -> None:
+    for request, follow_up in [
+        ("book_consultation", "booking_form"),
+        ("request_human", "utter_confirm_handoff"),
+    ]:
+        message = {
+            "intent": {"name": "ask_cost"},
+            "segments": [
+                _segment("question", "ask_cost", "botox"),
+                _segment("context", request),
+            ],
+        }
+        said, events = await _answer({"medical_disclaimer_shown": True}, message)
+        assert said == ["utter_cost"]
+        assert events[-2:] == [SlotSet("answer_offer", None), FollowupAction(follow_up)]
+
+
+async def test_a_request_is_not_followed_up_while_the_booking_form_runs() -> None:
+    message = {
+        "intent": {"name": "ask_cost"},
+        "segments": [
+            _segment("question", "ask_cost", "botox"),
+            _segment("question", "book_consultation"),
+        ],
+    }
+    tracker = Tracker(
+        "patient",
+        {"medical_disclaimer_shown": True},
+        message,
+        [],
+        False,
+        None,
+        {"name": "booking_form"},
+        "",
+    )
+    events = await ActionAnswerMedical().run(CollectingDispatcher(), tracker, {})
+    assert not any(isinstance(e, dict) and e.get("event") == "followup" for e in events)
+    assert events[-1] == SlotSet("answer_offer", "booking")

@@ -45,6 +45,14 @@ def test_every_result_set_and_language_has_floors() -> None:
         assert set(by_language) == set(SUPPORTED_LANGUAGES)
 
 
+def test_every_figure_a_result_set_has_is_guarded_by_a_floor(
+    reports: dict[str, dict[str, QualityReport]],
+) -> None:
+    for name, by_language in reports.items():
+        for language, report in by_language.items():
+            assert set(report.figures()) == set(FLOORS[name][language]), (name, language)
+
+
 @pytest.mark.parametrize(("name", "language", "figure"), CASES)
 def test_conversation_quality_does_not_fall_below_its_floor(
     reports: dict[str, dict[str, QualityReport]], name: str, language: str, figure: str

@@ -191,3 +191,42 @@ def test_a_question_during_the_booking_is_answered_and_the_form_asks_again(bot: 
         ("utter_surgery_risks", "en"),
         ("utter_ask_booking_consent", "en"),
     ]
+
+
+QUESTIONS_AND_A_REQUEST = [
+    (
+        "en",
+        "how much is botox? i also want to book an appointment for next month",
+        ["utter_cost", "utter_ask_booking_consent"],
+    ),
+    (
+        "de",
+        "Wie viele Tage bleibt man nach der OP im Krankenhaus? Ich möchte gern einen Termin "
+        "vereinbaren.",
+        [DISCLAIMER, STAY, "utter_ask_booking_consent"],
+    ),
+    (
+        "ru",
+        "Какие риски у операции? И можно поговорить с координатором?",
+        [DISCLAIMER, "utter_surgery_risks", "utter_confirm_handoff"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "message", "answers"),
+    QUESTIONS_AND_A_REQUEST,
+    ids=[q[0] for q in QUESTIONS_AND_A_REQUEST],
+)
+def test_a_request_beside_the_questions_is_taken_up_after_the_answers(
+    bot: RunningBot, language: str, message: str, answers: list[str]
+) -> None:
+    assert RestChat(bot.url).answers(message) == [(a, language) for a in answers]
+
+
+def test_the_booking_started_after_the_answers_goes_on_with_the_next_message(
+    bot: RunningBot,
+) -> None:
+    chat = RestChat(bot.url)
+    chat.answers("how much is botox? i also want to book an appointment for next month")
+    assert chat.answers("yes") == [("utter_ask_patient_name", "en")]

@@ -31,6 +31,7 @@ from bot.names import (
     OUT_OF_SCOPE_INTENT,
     PROCEDURE_ENTITY,
     REPORT_EMERGENCY_INTENT,
+    REQUEST_INTENTS,
     TREATMENT_INTENTS,
     TRIP_INTENTS,
 )
@@ -87,6 +88,7 @@ def plan_segments(
     segments: list[PlannedSegment],
     entities: list[dict[str, Any]],
     minimum_confidence: float,
+    minimum_request_confidence: float = 0.6,
 ) -> list[PlannedSegment]:
     """Fills procedure, risk and `answer` in place; returns the segments."""
     content = [s for s in segments if s.role != GREETING]
@@ -118,7 +120,20 @@ def plan_segments(
         if segment.intent in ANSWERED_INTENTS and key not in seen:
             segment.answer = len(asked) == 1 or segment.confidence >= minimum_confidence
             seen.add(key)
+    if len(content) > 1:
+        _plan_request(content, minimum_request_confidence)
     return segments
+
+
+def _plan_request(content: list[PlannedSegment], minimum_confidence: float) -> None:
+    """The first confident request of the message ("…and I'd like to book"), asked or told:
+    acted on after the answers (`action_answer_medical` follows up with the form or the
+    handoff offer). Surer than for questions: a story's "we want to come in spring" reads
+    a little like a booking."""
+    for segment in content:
+        if segment.intent in REQUEST_INTENTS and segment.confidence >= minimum_confidence:
+            segment.answer = True
+            return
 
 
 def message_intent(
@@ -129,7 +144,8 @@ def message_intent(
     for segment in content:
         if segment.intent == REPORT_EMERGENCY_INTENT and segment.confidence > 0:
             return segment.intent, segment.confidence
-    answered = [s for s in segments if s.answer]
+    # questions first: their action answers them, then follows up with the request
+    answered = sorted((s for s in segments if s.answer), key=lambda s: s.intent in REQUEST_INTENTS)
     if answered:
         return answered[0].intent, answered[0].confidence
     asked = [s for s in content if s.role == QUESTION] or content
@@ -160,10 +176,11 @@ class AnswerPlanner(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"minimum_segment_confidence": 0.25}
+        return {"minimum_segment_confidence": 0.25, "minimum_request_confidence": 0.6}
 
     def __init__(self, config: Dict[str, Any]) -> None:
         self._minimum = float(config["minimum_segment_confidence"])
+        self._minimum_request = float(config["minimum_request_confidence"])
 
     @classmethod
     def create(
@@ -184,7 +201,7 @@ class AnswerPlanner(GraphComponent):
         entities = list(message.get(ENTITIES) or [])
         raw = message.get(SEGMENTS) or []
         segments = [PlannedSegment(**s) for s in raw] or [whole_message_segment(message)]
-        plan_segments(segments, entities, self._minimum)
+        plan_segments(segments, entities, self._minimum, self._minimum_request)
         if raw:
             chosen = message_intent(segments, self._minimum)
         else:

@@ -1,0 +1,53 @@
+"""The answer plan of a message of several parts (bot/nlu/answer_plan.py), from segments."""
+
+from __future__ import annotations
+
+from bot.nlu.answer_plan import PlannedSegment, message_intent, plan_segments
+
+MINIMUM = 0.25
+
+
+def _segment(role: str, intent: str, confidence: float = 0.9) -> PlannedSegment:
+    return PlannedSegment(
+        text=intent, start=0, end=0, role=role, intent=intent, confidence=confidence
+    )
+
+
+def _plan(*segments: PlannedSegment) -> tuple[list[tuple[str, bool]], str | None]:
+    planned = plan_segments(list(segments), [], MINIMUM)
+    chosen = message_intent(planned, MINIMUM)
+    return [(s.intent, s.answer) for s in planned], chosen[0] if chosen else None
+
+
+def test_a_request_told_after_a_question_is_planned_and_the_question_leads() -> None:
+    plan, intent = _plan(_segment("question", "ask_cost"), _segment("context", "book_consultation"))
+    assert plan == [("ask_cost", True), ("book_consultation", True)]
+    assert intent == "ask_cost"  # the answering action runs, then follows up with the form
+
+
+def test_a_request_before_the_question_still_lets_the_question_lead() -> None:
+    plan, intent = _plan(_segment("context", "request_human"), _segment("question", "ask_travel"))
+    assert plan == [("request_human", True), ("ask_travel", True)]
+    assert intent == "ask_travel"
+
+
+def test_a_greeting_and_a_request_alone_go_straight_to_the_request() -> None:
+    _, intent = _plan(_segment("greeting", "greet"), _segment("context", "book_consultation"))
+    assert intent == "book_consultation"
+
+
+def test_an_unsure_request_and_a_second_request_are_not_followed_up() -> None:
+    plan, _ = _plan(
+        _segment("question", "ask_cost"),
+        _segment("context", "book_consultation", confidence=0.1),
+        _segment("context", "request_human"),
+        _segment("context", "book_consultation"),
+    )
+    assert [answer for _, answer in plan] == [True, False, True, False]
+
+
+def test_an_emergency_anywhere_wins_over_requests_and_questions() -> None:
+    _, intent = _plan(
+        _segment("question", "book_consultation"), _segment("context", "report_emergency")
+    )
+    assert intent == "report_emergency"
