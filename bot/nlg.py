@@ -15,6 +15,8 @@ templates here, so only the titles are filled in.
 It also applies the clinic's reviewed texts (actions/data/clinic_overrides.yml,
 bot/clinic_overrides.py) to the domain's responses, whenever Rasa hands it responses
 (at start-up and on every model load); a broken overrides file raises there.
+
+Creating it installs `bot/rasa_speedups.py` (two hot spots of Rasa's message loop).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot import rasa_speedups
 from bot.clinic_overrides import apply_to_responses, load_overrides
 from bot.languages import first_guess
 
@@ -41,6 +44,7 @@ class PayloadSafeNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
     def __init__(
         self, endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None
     ) -> None:
+        rasa_speedups.install()  # every deployment configures this NLG: Rasa's hot spots
         super().__init__((domain or Domain.empty()).responses)
 
     @property

@@ -67,6 +67,53 @@ def test_message_is_split_into_greeting_and_questions(
     assert [(s.role, s.text) for s in split_segments(text, language)] == expected
 
 
+REQUESTS = [
+    (
+        "en",
+        "what does botox cost, I'd like to make an appointment",
+        ["what does botox cost,", "I'd like to make an appointment"],
+    ),
+    (
+        "en",
+        "I want to book a consultation, how many days in hospital after mvd?",
+        ["I want to book a consultation,", "how many days in hospital after mvd?"],
+    ),
+    (
+        "de",
+        "Was kostet die OP, ich möchte gern einen Termin",
+        ["Was kostet die OP,", "ich möchte gern einen Termin"],
+    ),
+    (
+        "fr",
+        "combien coute le botox et je voudrais prendre rendez-vous",
+        ["combien coute le botox", "et je voudrais prendre rendez-vous"],
+    ),
+    (
+        "ru",
+        "сколько стоит операция, хочу записаться на консультацию",
+        ["сколько стоит операция,", "хочу записаться на консультацию"],
+    ),
+    (
+        "ar",
+        "كم سعر البوتوكس، أريد حجز موعد",
+        ["كم سعر البوتوكس،", "أريد حجز موعد"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("language", "text", "parts"), REQUESTS, ids=[r[0] for r in REQUESTS])
+def test_a_request_after_or_before_a_question_is_a_clause_of_its_own(
+    language: str, text: str, parts: list[str]
+) -> None:
+    assert [s.text for s in split_segments(text, language)] == parts
+
+
+def test_a_request_alone_or_told_in_a_story_is_not_cut() -> None:
+    assert len(split_segments("I'd like to book a consultation, please", "en")) == 1
+    story = "My doctor said I should come, I want to book a consultation for my mother"
+    assert len(split_segments(story, "en")) == 1
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -49,6 +49,7 @@ class Cues:
     question_verbs: frozenset[str]  # is, can: the first word only
     question_particles: frozenset[str]  # anywhere in the clause (tr "mi", ru "ли")
     request_verbs: frozenset[str]  # "I'd like to know how…": an indirect question
+    request_starts: tuple[tuple[str, ...], ...]  # "I'd like to book…": a request clause begins
     inversion_words: frozenset[str]  # a pronoun second: "buchen Sie…?", "réservez-vous…?"
     common_words: frozenset[str]  # only for guessing the language of short messages
     child_nouns: frozenset[str]  # son, daughter…: with an age under 18, the patient is a child
@@ -86,6 +87,7 @@ def _cues_of(entry: object, language: str) -> Cues:
         question_verbs=frozenset(words("question_verbs")),
         question_particles=frozenset(words("question_particles")),
         request_verbs=frozenset(words("request_verbs")),
+        request_starts=tuple(tuple(_WORD.findall(p)) for p in words("request_starts")),
         inversion_words=frozenset(words("inversion_words")),
         common_words=frozenset(words("common_words")),
         child_nouns=frozenset(words("child_nouns")),
@@ -159,12 +161,15 @@ def _is_abbreviation(folded: str, dot: int) -> bool:
 
 
 def _clauses(folded: str, start: int, end: int, cues: Cues) -> list[tuple[int, int]]:
-    """Cuts a sentence where a new question begins after a comma or a conjunction."""
+    """Cuts a sentence where a new question or request begins after a comma or a conjunction
+    ("what does Botox cost, I'd like to book"; "I want to book, how long is the stay?")."""
     cuts = [start]
     for position in _break_positions(folded, start, end, cues):
         left = (cuts[-1], position)
         right = (position, end)
-        if _has_question_cue(folded, *left, cues) and _starts_question(folded, *right, cues):
+        asks_left = _has_question_cue(folded, *left, cues) or _starts_request(folded, *left, cues)
+        asks_right = _starts_question(folded, *right, cues) or _starts_request(folded, *right, cues)
+        if asks_left and asks_right:
             cuts.append(position)
     cuts.append(end)
     return [(a, b) for a, b in pairwise(cuts) if folded[a:b].strip(" ,.?!")]
@@ -207,6 +212,11 @@ def _starts_question(folded: str, start: int, end: int, cues: Cues) -> bool:
         or any(w in cues.question_particles for w in words)
         or (len(words) > 1 and words[1] in cues.inversion_words)
     )
+
+
+def _starts_request(folded: str, start: int, end: int, cues: Cues) -> bool:
+    words = tuple(_words(folded, start, end, cues))
+    return any(words[: len(phrase)] == phrase for phrase in cues.request_starts)
 
 
 def _has_question_cue(folded: str, start: int, end: int, cues: Cues) -> bool:
