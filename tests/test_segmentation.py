@@ -146,6 +146,16 @@ def test_a_greeting_alone_is_not_split_off() -> None:
         ("My son has had twitching for 3 years", False),
         ("my daughter is 35", False),
         ("my son had botox 3 months ago", False),
+        ("torunum 10 yaşında, botoks yapılır mı", True),
+        ("внуку 11 лет, можно ли ботокс", True),
+        ("حفيدتي عمرها 9 سنين", True),
+        ("my son 12yo has it", True),
+        ("ebni 3omro 12", True),
+        ("olum 12 yaşında, iğne olur mu", True),  # oğlum typed without ğ
+        # Arabizi digits are letters, not ages: "3omro" (his age), "7amel" (pregnant), "ba3d"
+        ("ebni 3omro 40 w 3ando tashannuj", False),
+        ("binti 7amel, momken botox?", False),
+        ("ebni 3ando ra3sha ba3d el 3amaliye", False),
     ],
 )
 def test_a_child_patient_is_recognised_by_an_age_under_18(text: str, child: bool) -> None:

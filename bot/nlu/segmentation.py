@@ -255,6 +255,21 @@ _DURATION_AFTER = re.compile(
 )
 
 
+# Letters glued to a number make it part of a word: Arabizi writes sounds with digits
+# ("3omro 40", "7amel", "ba3d"). An age unit may follow directly ("12yo", "9j", "12yaşında").
+_LETTERS = re.compile(r"[^\W\d_]+")
+_AGE_UNIT = re.compile(
+    r"(?:y|yo|yrs?|years?|j|jahre?n?|jahrig\w*|ans?|yas\w*|лет\w*|летн\w*|سن\w*|عام\w*)$"
+)
+
+
+def _inside_a_word(folded: str, start: int, end: int) -> bool:
+    if start > 0 and _LETTERS.match(folded, start - 1):
+        return True
+    letters = _LETTERS.match(folded, end)
+    return letters is not None and not _AGE_UNIT.match(letters.group())
+
+
 def names_a_child(text: str) -> bool:
     """ "my son is 14", "meine Tochter (9)", "oğlum 12 yaşında": a patient under 18."""
     folded = fold(text)
@@ -263,7 +278,7 @@ def names_a_child(text: str) -> bool:
     if not words & nouns:
         return False
     for match in _NUMBER.finditer(folded):
-        if int(match.group(1)) >= 18:
+        if int(match.group(1)) >= 18 or _inside_a_word(folded, *match.span(1)):
             continue
         before, after = folded[: match.start()], folded[match.end() :]
         if not _DURATION_BEFORE.search(before) and not _DURATION_AFTER.match(after):
