@@ -513,7 +513,7 @@ async def fault_run(target: Target, runner: int, count: int, seconds: float) -> 
     """Under load: SIGKILL one Rasa process, one action server, the delivery worker."""
     victims = {
         "rasa-1": child(runner, "rasa run"),
-        "actions-1": child(runner, "rasa_sdk"),
+        "actions-1": child(runner, "actions.server"),
         "delivery worker": child(runner, "actions.delivery"),
     }
 
@@ -521,9 +521,11 @@ async def fault_run(target: Target, runner: int, count: int, seconds: float) -> 
         notes = []
         for name, pid in victims.items():
             await asyncio.sleep(4)
-            if pid is not None:
-                os.kill(pid, signal.SIGKILL)
-                notes.append(f"SIGKILL {name} (pid {pid}) at +{time.monotonic() - t0:.0f} s")
+            if pid is None:  # the run then fails: a fault run that kills nothing proves nothing
+                notes.append(f"{name} NOT FOUND, not killed")
+                continue
+            os.kill(pid, signal.SIGKILL)
+            notes.append(f"SIGKILL {name} (pid {pid}) at +{time.monotonic() - t0:.0f} s")
         return notes
 
     t0 = time.monotonic()
@@ -532,7 +534,7 @@ async def fault_run(target: Target, runner: int, count: int, seconds: float) -> 
 
     async def watch() -> None:
         """When each killed process is back and answering its health check."""
-        markers = {"rasa-1": ("rasa run", "/"), "actions-1": ("rasa_sdk", "/health")}
+        markers = {"rasa-1": ("rasa run", "/"), "actions-1": ("actions.server", "/health")}
         markers["delivery worker"] = ("actions.delivery", "")
         async with aiohttp.ClientSession() as session:
             while len(back) < len(victims) and time.monotonic() < t0 + seconds + 180:
@@ -634,6 +636,11 @@ def main() -> int:
         print("  " + fault["seen"])
         print("  " + ", ".join(f"{k} {v}" for k, v in fault["check"].items()))
     failed = [c for _, c in checks + ([("fault", fault["check"])] if fault else [])]
+    if fault is not None and (
+        any("NOT FOUND" in k for k in fault["kills"])
+        or any(k not in fault["restarted"] for k in fault["victims"])
+    ):
+        return 1
     bad = any(c["lost"] or c["duplicated"] or c["bot answers lost"] for c in failed) or any(
         c["bookings stored"] != c["bookings acknowledged"]
         or c["bookings delivered"] != c["bookings stored"]
