@@ -207,7 +207,7 @@ QUESTIONS_AND_A_REQUEST = [
     ),
     (
         "ru",
-        "Какие риски у операции? И можно поговорить с координатором?",
+        "Какие риски у операции? Хочу поговорить с живым человеком.",
         [DISCLAIMER, "utter_surgery_risks", "utter_confirm_handoff"],
     ),
 ]
