@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, Optional, Type
 
 from jsonschema import ValidationError, exceptions, validators
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 
 _INSTALLED = "_hfs_speedups_installed"
@@ -46,9 +47,11 @@ def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
     if error is None:
         return True
     assert isinstance(error, ValidationError)
-    error.message += (
-        ". Failed to validate Action server response from API, make sure your response "
-        "from the Action endpoint is valid."
+    error.message += (  # Rasa's own wording
+        f". Failed to validate Action server response from API, "
+        f"make sure your response from the Action endpoint is valid. "
+        f"For more information about the format visit "
+        f"{DOCS_BASE_URL}/custom-actions"
     )
     raise error
 

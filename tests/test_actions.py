@@ -12,9 +12,12 @@ from actions.medical import ActionAcceptOffer, ActionAnswerMedical
 
 
 def _tracker(
-    slots: dict[str, Any], message: dict[str, Any], events: list[Any] | None = None
+    slots: dict[str, Any],
+    message: dict[str, Any],
+    events: list[Any] | None = None,
+    active_loop: dict[str, Any] | None = None,
 ) -> Tracker:
-    return Tracker("patient", slots, message, events or [], False, None, {}, "")
+    return Tracker("patient", slots, message, events or [], False, None, active_loop or {}, "")
 
 
 def _segment(
@@ -166,15 +169,8 @@ async def test_a_request_is_not_followed_up_while_the_booking_form_runs() -> Non
             _segment("question", "book_consultation"),
         ],
     }
-    tracker = Tracker(
-        "patient",
-        {"medical_disclaimer_shown": True},
-        message,
-        [],
-        False,
-        None,
-        {"name": "booking_form"},
-        "",
+    tracker = _tracker(
+        {"medical_disclaimer_shown": True}, message, active_loop={"name": "booking_form"}
     )
     events = await ActionAnswerMedical().run(CollectingDispatcher(), tracker, {})
     assert not any(isinstance(e, dict) and e.get("event") == "followup" for e in events)

@@ -43,6 +43,7 @@ import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -118,15 +119,17 @@ class RecentHistorySQLTrackerStore(SQLTrackerStore):
         return work(*args)
 
     def _store_new_events(self, tracker: DialogueStateTracker) -> None:
+        """The database part of Rasa's `SQLTrackerStore.save`, row for row."""
         with self.session_scope() as session:
             for event in self._additional_events(session, tracker):
                 data = event.as_dict()
+                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
                 session.add(
                     self.SQLEvent(
                         sender_id=tracker.sender_id,
                         type_name=event.type_name,
                         timestamp=data.get("timestamp"),
-                        intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
+                        intent_name=intent,
                         action_name=data.get("name"),
                         data=json.dumps(data),
                     )
