@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from rasa.shared.core.domain import Domain
 
 from tests.support.databases import postgres_schema_url
 from tests.support.servers import RunningBot, running_bot
@@ -29,6 +30,12 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBot]:
     env = {"HANDOFF_DB_URL": f"sqlite:///{workdir / 'handoff.db'}"}
     with running_bot(workdir, DEFAULT_CREDENTIALS, env_extra=env) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def domain() -> Domain:
+    """The bot's domain, as `rasa train` reads it."""
+    return Domain.load(str(ROOT / "domain"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
