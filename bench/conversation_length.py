@@ -57,7 +57,8 @@ def action_server_pid(port: str) -> int | None:
                 cmdline = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if b"rasa_sdk" in cmdline and port.encode() in cmdline:
+            # `python -m actions.server` (bot/cli.py), rasa_sdk behind the token check
+            if b"actions.server" in cmdline and port.encode() in cmdline:
                 return int(proc.name)
     return None
 
@@ -99,14 +100,13 @@ def main() -> int:
             workdir = Path(tmp)
             block = tracker_store_block(store, workdir / "tracker.db")
             with running_bot(workdir, DEFAULT_CREDENTIALS, tracker_store=block) as bot:
-                pids = [
-                    pid
-                    for pid in (
-                        rasa_pid(bot.url.rsplit(":", 1)[1]),
-                        action_server_pid(bot.action_url.rsplit(":", 1)[1]),
-                    )
-                    if pid
+                found = [
+                    rasa_pid(bot.url.rsplit(":", 1)[1]),
+                    action_server_pid(bot.action_url.rsplit(":", 1)[1]),
                 ]
+                if None in found:  # the CPU column would leave a process out
+                    raise SystemExit(f"Rasa or action server process not found: {found}")
+                pids = [pid for pid in found if pid is not None]
                 one_long_conversation(bot.url, 3, deadline, pids)  # warm-up, its own conversation
                 results[store] = one_long_conversation(bot.url, args.turns, deadline, pids)
     print(

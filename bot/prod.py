@@ -84,10 +84,16 @@ class Topology:
 
 
 def haproxy_config(topology: Topology) -> str:
-    """HAProxy: public paths only on the public port; sticky by cookie for engine.io polling
-    (websockets need no stickiness); health checks take a dead process out within seconds."""
+    """HAProxy: public paths only on the public port; socket.io sticky by cookie (engine.io
+    polling needs every request of a session on one process), every other request to the
+    process with the fewest requests in hand (a patient's REST turns need no stickiness: the
+    tracker is in PostgreSQL, the lock in Redis); health checks take a dead process out within
+    seconds, the socket.io backend follows them (`track`)."""
     rasa_servers = "\n".join(
-        f"  server rasa-{n} 127.0.0.1:{port} check cookie rasa-{n}"
+        f"  server rasa-{n} 127.0.0.1:{port} check" for n, port in enumerate(topology.rasa, start=1)
+    )
+    socketio_servers = "\n".join(
+        f"  server rasa-{n} 127.0.0.1:{port} track rasa/rasa-{n} cookie rasa-{n}"
         for n, port in enumerate(topology.rasa, start=1)
     )
     action_servers = "\n".join(
@@ -122,6 +128,7 @@ frontend public
   acl public_path path_beg {" ".join(PUBLIC_PREFIXES)}
   acl root path /
   http-request deny deny_status 404 unless public_path or root
+  use_backend rasa_socketio if {{ path_beg /socket.io/ }}
   default_backend rasa
 
 frontend internal
@@ -133,12 +140,17 @@ frontend actions
   default_backend actions
 
 backend rasa
-  balance roundrobin
-  cookie HFS_RASA insert indirect nocache httponly
+  balance leastconn
   option httpchk GET /
   http-check expect status 200
   http-response set-header {SERVER_HEADER} %[srv_name]
 {rasa_servers}
+
+backend rasa_socketio
+  balance roundrobin
+  cookie HFS_RASA insert indirect nocache httponly
+  http-response set-header {SERVER_HEADER} %[srv_name]
+{socketio_servers}
 
 backend actions
   balance leastconn
