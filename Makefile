@@ -29,7 +29,7 @@ $(BIN)/.installed: requirements.txt constraints.txt .python-version
 install: $(BIN)/.installed  ## create .venv (Python 3.10) from the pinned requirements
 
 $(MODEL): $(BIN)/.installed $(TRAINING_INPUTS)
-	$(BIN)/rasa train --config config.yml --domain domain --data data --out models --fixed-model-name hfs
+	$(BIN)/python -m bot.train --config config.yml --domain domain --data data --out models --fixed-model-name hfs
 	touch $@
 
 train: $(MODEL)  ## train the model into models/ (only when data or config changed)

@@ -121,3 +121,32 @@ def test_past_states_are_computed_once_per_history_and_arguments(
     copy = tracker.copy()  # another tracker keeps its own
     copy.past_states(domain)
     assert calls == [1, 1, 2, 2]
+
+
+ANNOTATED = """version: "3.1"
+nlu:
+- intent: ask_botox
+  examples: |
+    - is [Botox]{"entity": "procedure", "value": "botox"} safe?
+"""
+
+
+def test_training_data_is_validated_as_rasa_does() -> None:
+    from rasa.shared.exceptions import SchemaValidationError
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+    from rasa.shared.nlu.training_data.schemas import data_schema
+    from rasa.shared.utils import validation
+
+    assert validation.validate_training_data.__module__ == "bot.rasa_speedups"
+    for _ in range(2):  # the second time from the validator built the first time
+        example = RasaYAMLReader().reads(ANNOTATED).training_examples[0]
+        assert [(e["entity"], e["value"]) for e in example.get("entities")] == [
+            ("procedure", "botox")
+        ]
+    for invalid in ('{"entity": 5}', '{"value": "botox"}'):
+        with pytest.raises(SchemaValidationError, match="Failed to validate data"):
+            RasaYAMLReader().reads(
+                ANNOTATED.replace('{"entity": "procedure", "value": "botox"}', invalid)
+            )
+    with pytest.raises(SchemaValidationError, match="training-data-format"):
+        validation.validate_training_data({"rasa_nlu_data": 1}, data_schema.rasa_nlu_data_schema())
