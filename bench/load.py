@@ -111,7 +111,8 @@ def checking_engine(db_url: str) -> sa.engine.Engine:
     made PostgreSQL start a backend process each time, CPU the measured topology needs."""
     engine = _ENGINES.get(db_url)
     if engine is None:
-        engine = _ENGINES[db_url] = sa.create_engine(db_url, pool_size=10, max_overflow=50)
+        pool = {} if db_url.startswith("sqlite") else {"pool_size": 10, "max_overflow": 50}
+        engine = _ENGINES[db_url] = sa.create_engine(db_url, **pool)
     return engine
 
 
@@ -126,22 +127,28 @@ def closing_checking_engines() -> Iterator[None]:
 
 
 def stored_turn(db_url: str, sender: str) -> tuple[str | None, int]:
-    """The last stored user message of a conversation and how many bot events follow it."""
+    """The last stored user message of a conversation and how many bot events follow it.
+
+    Two indexed queries (sender, type, id), whatever the conversation's length: the patients'
+    checks share the machine with the topology they measure."""
     with checking_engine(db_url).connect() as connection:
-        rows = connection.execute(
+        last = connection.execute(
             sa.text(
-                "SELECT type_name, data FROM events WHERE sender_id = :s "
-                "AND type_name IN ('user', 'bot') ORDER BY id"
+                "SELECT id, data FROM events WHERE sender_id = :s AND type_name = 'user' "
+                "ORDER BY id DESC LIMIT 1"
             ),
             {"s": sender},
-        ).all()
-    last, bots = None, 0
-    for kind, data in rows:
-        if kind == "user":
-            last, bots = json.loads(data).get("text"), 0
-        else:
-            bots += 1
-    return last, bots
+        ).first()
+        if last is None:
+            return None, 0
+        bots = connection.execute(
+            sa.text(
+                "SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'bot' "
+                "AND id > :id"
+            ),
+            {"s": sender, "id": last.id},
+        ).scalar_one()
+    return json.loads(last.data).get("text"), int(bots)
 
 
 async def answered_meanwhile(target: Target, patient: Patient, text: str) -> int:

@@ -113,9 +113,9 @@ defaults
   timeout http-request 15s
   option redispatch
   retries 3
-  # a request on a connection to a process that just died goes to another one (the message
-  # was not processed: Rasa stores a turn only when it has been handled)
-  retry-on conn-failure empty-response junk-response
+  # a request that could not be sent to a process (it died, or is restarting) goes to another
+  # one: it was never received
+  retry-on conn-failure
   option http-buffer-request
   # a busy Rasa answers its health check late: only a process that does not answer for ~6 s
   # (or refuses connections: observe) is taken out
@@ -154,6 +154,11 @@ backend rasa_socketio
 
 backend actions
   balance leastconn
+  # an action server that dies while running an action has sent no events back to Rasa, so
+  # the action runs again on the other one. Not for Rasa itself: a Rasa process killed after
+  # storing a turn but before answering would have the message handled twice (bench/load.py's
+  # fault run found such duplicates); the patient's client gets a 502 and decides.
+  retry-on conn-failure empty-response junk-response
   option httpchk GET /health
   http-check expect status 200
 {action_servers}
