@@ -106,6 +106,23 @@ def say(prod: RunningProd, sender: str, text: str) -> tuple[str, list[dict[str, 
     return server, replies
 
 
+def say_as_a_client_does(prod: RunningProd, sender: str, text: str) -> list[dict[str, object]]:
+    """A 502 means the process that had the request died (HAProxy does not retry a request a
+    Rasa process received: it may have been handled, docs/deploy.md): send it again unless it
+    was stored meanwhile, as bench/load.py's patients do."""
+    for _ in range(3):
+        status, _, replies = post(
+            f"{prod.url}/webhooks/rest/webhook", {"sender": sender, "message": text}
+        )
+        if status == 200:
+            return replies
+        assert status == 502, status
+        time.sleep(1)
+        if stored_user_texts(prod.db_url, sender)[-1:] == [text]:
+            return []  # handled just before the process died: not sent twice
+    pytest.fail(f"{text!r} not answered")
+
+
 def stored_user_texts(db_url: str, sender: str) -> list[str]:
     engine = sa.create_engine(db_url)
     try:
@@ -175,8 +192,12 @@ def test_a_killed_rasa_process_is_restarted_and_no_turn_is_lost(prod: RunningPro
     assert len(before) == 2
     victim_port, victim = sorted(before.items())[0]
     os.kill(victim, signal.SIGKILL)
+    # a request that reaches the dying process in its last ~0.1 s gets a 502 (its socket
+    # still accepts while the kernel tears the process down): the client sends it again
+    sent.append("how long is the hospital stay?")
+    say_as_a_client_does(prod, sender, sent[-1])
     servers_during = set()
-    for text in ["how long is the hospital stay?", "thank you", "hello"]:
+    for text in ["thank you", "hello"]:
         server, replies = say(prod, sender, text)  # the other process answers meanwhile
         assert replies
         servers_during.add(server)
