@@ -148,6 +148,11 @@ def test_every_stored_conversation_loads_to_the_same_dialogue_state(
         assert full is not None and short is not None, sender
         cut += len(short.events) < len(full.events)
         assert_same_dialogue(short, full, domain)
+        # every loaded event decodes to exactly what Rasa's store decodes (timestamps too)
+        full_events = [e.as_dict() for e in full.events]
+        short_events = [e.as_dict() for e in short.events]
+        assert all(event in full_events for event in short_events), sender
+        assert short_events[-10:] == full_events[-10:], sender
     assert cut >= 5  # most conversations are longer than two turns
 
 

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar
 
 import sqlalchemy as sa
+import ujson  # Rasa's and Sanic's own dependency: decodes the loaded events ~1.8x faster
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -141,18 +142,18 @@ class RecentHistorySQLTrackerStore(SQLTrackerStore):
             session_start = self._session_start_timestamp(session, sender_id)
             window = self._window(session, sender_id, session_start)
             # only the `data` column: building ORM objects for every row cost more than the
-            # query (py-spy, docs/performance.md)
+            # query, and decoding the rows stood out next (py-spy, docs/performance.md)
             if window is None:
                 rows = (
                     self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
                     .with_entities(self.SQLEvent.data)
                     .all()
                 )
-                events = [json.loads(data) for (data,) in rows]
+                events = [ujson.loads(data) for (data,) in rows]
             else:
                 events = self._state_before(session, sender_id, session_start, window)
                 events += [
-                    json.loads(data)
+                    ujson.loads(data)
                     for (data,) in self._session_events(session, sender_id, session_start)
                     .filter(self.SQLEvent.id >= window.first_event_id)
                     .order_by(self.SQLEvent.id)
@@ -264,4 +265,4 @@ class RecentHistorySQLTrackerStore(SQLTrackerStore):
             if ids
             else []
         )
-        return [json.loads(data) for (data,) in rows]
+        return [ujson.loads(data) for (data,) in rows]
