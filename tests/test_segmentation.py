@@ -160,3 +160,49 @@ def test_a_greeting_alone_is_not_split_off() -> None:
 )
 def test_a_child_patient_is_recognised_by_an_age_under_18(text: str, child: bool) -> None:
     assert names_a_child(text) is child
+
+
+# Turkish is verb-final: a question word late in a clause asks too (after a comma or "ve").
+LATE_QUESTIONS = [
+    (
+        "Ameliyatın riskleri neler, Türkiye'de bu ameliyatın fiyatı ne kadar?",
+        ["Ameliyatın riskleri neler,", "Türkiye'de bu ameliyatın fiyatı ne kadar?"],
+    ),
+    (
+        "Botoks nasıl etki ediyor ve bir seansın etkisi kaç ay sürüyor?",
+        ["Botoks nasıl etki ediyor", "ve bir seansın etkisi kaç ay sürüyor?"],
+    ),
+    (
+        "Ameliyat nasıl yapılıyor, yan etkileri neler, genel başarı oranı yüzde kaç?",
+        ["Ameliyat nasıl yapılıyor,", "yan etkileri neler,", "genel başarı oranı yüzde kaç?"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "parts"), LATE_QUESTIONS, ids=[t[:30] for t, _ in LATE_QUESTIONS])
+def test_a_turkish_clause_with_a_late_question_word_is_a_question_of_its_own(
+    text: str, parts: list[str]
+) -> None:
+    segments = split_segments(text, "tr")
+    assert [s.text for s in segments] == parts
+    assert {s.role for s in segments} == {QUESTION}
+
+
+def test_a_turkish_question_word_before_a_subordinate_verb_is_not_cut_off() -> None:
+    """ "…nasıl başladığını bilmiyoruz": how it began, embedded in "we don't know"."""
+    text = "Ameliyat olabilir mi, annemde bu seğirmenin nasıl başladığını bilmiyoruz"
+    assert len(split_segments(text, "tr")) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Babam 61 yaşında ve doktorlar hastalığın tam olarak ne olduğunu bilmiyor.",
+        "Annemin gözü seğiriyor ve bunun ileride nasıl olacağını bilmiyoruz.",
+        "Bence stres buna neden oluyor.",  # "neden olmak": to cause, not "why"
+    ],
+)
+def test_a_turkish_story_sentence_with_an_embedded_question_word_stays_a_statement(
+    text: str,
+) -> None:
+    assert [s.role for s in split_segments(text, "tr")] == [CONTEXT]

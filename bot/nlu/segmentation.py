@@ -5,6 +5,8 @@ or a short story ending with a question. Each part is classified on its own
 (`LinearIntentClassifier`) and answered in order (`actions/answering.py`). Splitting is
 conservative: a sentence is cut inside only where a new question starts (a conjunction or
 comma followed by a question word), so "the risks and side effects" stays one question.
+Where a language asks later in a clause, that counts too: a Turkish question word near the
+clause's end ("…, başarı oranı yüzde kaç?").
 Pure functions over the text; the word lists per language are in
 `bot/nlu/segmentation_cues.yml` (data, folded with `bot.nlu.text.fold`).
 """
@@ -55,6 +57,10 @@ class Cues:
     child_nouns: frozenset[str]  # son, daughter…: with an age under 18, the patient is a child
     conjunctions: frozenset[str]
     prefixed_conjunctions: tuple[str, ...]  # glued to the next word (ar "و")
+    # verb-final languages (tr): a question word among a clause's last words asks too
+    # ("başarı oranı yüzde kaç"), unless a subordinate verb form follows it
+    final_question_words: frozenset[str]
+    subordinate_endings: tuple[str, ...]  # "ne zaman başladığını bilmiyorum": no question
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,8 @@ def _cues_of(entry: object, language: str) -> Cues:
         child_nouns=frozenset(words("child_nouns")),
         conjunctions=frozenset(words("conjunctions")),
         prefixed_conjunctions=tuple(words("prefixed_conjunctions")),
+        final_question_words=frozenset(words("final_question_words")),
+        subordinate_endings=tuple(words("subordinate_endings")),
     )
 
 
@@ -164,11 +172,15 @@ def _clauses(folded: str, start: int, end: int, cues: Cues) -> list[tuple[int, i
     """Cuts a sentence where a new question or request begins after a comma or a conjunction
     ("what does Botox cost, I'd like to book"; "I want to book, how long is the stay?")."""
     cuts = [start]
-    for position in _break_positions(folded, start, end, cues):
+    breaks = _break_positions(folded, start, end, cues)
+    for position, clause_end in zip(breaks, [*breaks, end][1:], strict=True):
         left = (cuts[-1], position)
-        right = (position, end)
-        asks_left = _has_question_cue(folded, *left, cues) or _starts_request(folded, *left, cues)
-        asks_right = _starts_question(folded, *right, cues) or _starts_request(folded, *right, cues)
+        asks_left = _asks(folded, *left, cues) or _starts_request(folded, *left, cues)
+        asks_right = (
+            _starts_question(folded, position, end, cues)
+            or _asks_inside(folded, position, clause_end, cues)
+            or _starts_request(folded, position, end, cues)
+        )
         if asks_left and asks_right:
             cuts.append(position)
     cuts.append(end)
@@ -229,6 +241,32 @@ def _has_question_cue(folded: str, start: int, end: int, cues: Cues) -> bool:
     )
 
 
+def _asks(folded: str, start: int, end: int, cues: Cues) -> bool:
+    """A clause that asks, by a question cue wherever its language puts one."""
+    return _has_question_cue(folded, start, end, cues) or _asks_inside(folded, start, end, cues)
+
+
+def _asks_inside(folded: str, start: int, end: int, cues: Cues) -> bool:
+    """A question cue past a clause's start: a late question word."""
+    return _asks_verb_final(folded, start, end, cues)
+
+
+# A question word this close to a verb-final clause's end asks: the word and its verb,
+# perhaps one noun between ("hastanede kaç gün kalırım", "başarı oranı yüzde kaç").
+_VERB_FINAL_WINDOW = 3
+
+
+def _asks_verb_final(folded: str, start: int, end: int, cues: Cues) -> bool:
+    """ "…, başarı oranı yüzde kaç?": a question word late in a clause of a verb-final
+    language, with no subordinate verb form after it ("ne zaman başladığını bilmiyorum")."""
+    words = _words(folded, start, end, cues)
+    for index in range(max(0, len(words) - _VERB_FINAL_WINDOW), len(words)):
+        if words[index] in cues.final_question_words:
+            after = words[index + 1 :]
+            return not any(w.endswith(cues.subordinate_endings) for w in after)
+    return False
+
+
 def _asks_indirectly(words: list[str], cues: Cues) -> bool:
     """ "I'd like to know how it works", "ich möchte wissen, was es kostet"."""
     text = " ".join(words)
@@ -239,7 +277,7 @@ def _asks_indirectly(words: list[str], cues: Cues) -> bool:
 def _is_question(folded: str, start: int, end: int, text: str, cues: Cues) -> bool:
     if text[start:end].rstrip().endswith(("?", "؟")):
         return True
-    return _has_question_cue(folded, start, end, cues)
+    return _asks(folded, start, end, cues)
 
 
 # An age: a number under 18 not part of a duration ("for 3 years", "seit 3 Jahren", "3 yıldır").
