@@ -206,3 +206,42 @@ def test_a_turkish_story_sentence_with_an_embedded_question_word_stays_a_stateme
     text: str,
 ) -> None:
     assert [s.role for s in split_segments(text, "tr")] == [CONTEXT]
+
+
+# French asks by inverting verb and pronoun anywhere in a clause ("… est-elle efficace").
+INVERSIONS = [
+    (
+        "La carbamazépine est-elle vraiment utile et combien coûte le traitement ?",
+        ["La carbamazépine est-elle vraiment utile", "et combien coûte le traitement ?"],
+    ),
+    (
+        "Combien coûte l'opération et le séjour est-il compris ?",
+        ["Combien coûte l'opération", "et le séjour est-il compris ?"],
+    ),
+    (
+        "Pour les enfants y a-t-il un risque, et quel est le prix ?",
+        ["Pour les enfants y a-t-il un risque,", "et quel est le prix ?"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "parts"), INVERSIONS, ids=[t[:30] for t, _ in INVERSIONS])
+def test_a_french_inversion_anywhere_in_a_clause_asks(text: str, parts: list[str]) -> None:
+    segments = split_segments(text, "fr")
+    assert [s.text for s in segments] == parts
+    assert {s.role for s in segments} == {QUESTION}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le botox est-il efficace et sans danger ?",  # one question, "et" joins two adjectives
+        "Combien coûte le botox, mon rendez-vous est en mai",
+    ],
+)
+def test_a_french_inversion_does_not_cut_a_single_question(text: str) -> None:
+    assert len(split_segments(text, "fr")) == 1
+
+
+def test_a_french_rendez_vous_is_no_inversion() -> None:
+    assert [s.role for s in split_segments("Mon mari a un rendez-vous en mai.", "fr")] == [CONTEXT]

@@ -6,7 +6,8 @@ or a short story ending with a question. Each part is classified on its own
 conservative: a sentence is cut inside only where a new question starts (a conjunction or
 comma followed by a question word), so "the risks and side effects" stays one question.
 Where a language asks later in a clause, that counts too: a Turkish question word near the
-clause's end ("…, başarı oranı yüzde kaç?").
+clause's end ("…, başarı oranı yüzde kaç?"), or a French inverted verb
+("… est-elle efficace").
 Pure functions over the text; the word lists per language are in
 `bot/nlu/segmentation_cues.yml` (data, folded with `bot.nlu.text.fold`).
 """
@@ -61,6 +62,8 @@ class Cues:
     # ("başarı oranı yüzde kaç"), unless a subordinate verb form follows it
     final_question_words: frozenset[str]
     subordinate_endings: tuple[str, ...]  # "ne zaman başladığını bilmiyorum": no question
+    hyphened_pronouns: frozenset[str]  # fr "est-elle", "y a-t-il": a question anywhere
+    not_inversions: frozenset[str]  # "rendez-vous": a noun, not a verb and its pronoun
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,8 @@ def _cues_of(entry: object, language: str) -> Cues:
         prefixed_conjunctions=tuple(words("prefixed_conjunctions")),
         final_question_words=frozenset(words("final_question_words")),
         subordinate_endings=tuple(words("subordinate_endings")),
+        hyphened_pronouns=frozenset(words("hyphened_pronouns")),
+        not_inversions=frozenset(words("not_inversions")),
     )
 
 
@@ -247,8 +252,8 @@ def _asks(folded: str, start: int, end: int, cues: Cues) -> bool:
 
 
 def _asks_inside(folded: str, start: int, end: int, cues: Cues) -> bool:
-    """A question cue past a clause's start: a late question word."""
-    return _asks_verb_final(folded, start, end, cues)
+    """A question cue past a clause's start: a late question word, an inverted verb."""
+    return _asks_verb_final(folded, start, end, cues) or _inverts(folded, start, end, cues)
 
 
 # A question word this close to a verb-final clause's end asks: the word and its verb,
@@ -265,6 +270,18 @@ def _asks_verb_final(folded: str, start: int, end: int, cues: Cues) -> bool:
             after = words[index + 1 :]
             return not any(w.endswith(cues.subordinate_endings) for w in after)
     return False
+
+
+# A verb with a pronoun hyphened on: "est-elle", "peut-on", "a-t-il", "qu'est-ce".
+_HYPHENED = re.compile(r"(?<![^\W_])[^\W_]+-(?:t-)?([^\W_]+)(?![^\W_]|-)")
+
+
+def _inverts(folded: str, start: int, end: int, cues: Cues) -> bool:
+    """ "La carbamazépine est-elle efficace": French asks by inverting verb and pronoun."""
+    return any(
+        match.group(1) in cues.hyphened_pronouns and match.group() not in cues.not_inversions
+        for match in _HYPHENED.finditer(folded, start, end)
+    )
 
 
 def _asks_indirectly(words: list[str], cues: Cues) -> bool:
