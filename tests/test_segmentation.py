@@ -245,3 +245,71 @@ def test_a_french_inversion_does_not_cut_a_single_question(text: str) -> None:
 
 def test_a_french_rendez_vous_is_no_inversion() -> None:
     assert [s.role for s in split_segments("Mon mari a un rendez-vous en mai.", "fr")] == [CONTEXT]
+
+
+# A yes/no question asked by intonation ("c'est fréquent ?", "это то же самое, что…?") joined
+# to the next question by a conjunction is a question part of its own.
+INTONATION = [
+    (
+        "fr",
+        "C'est héréditaire ou ça peut venir du stress ?",
+        ["C'est héréditaire", "ou ça peut venir du stress ?"],
+    ),
+    (
+        "fr",
+        "c'est quoi l'hfs, c'est grave et comment on le soigne",
+        ["c'est quoi l'hfs,", "c'est grave", "et comment on le soigne"],
+    ),
+    (
+        "ru",
+        "Это то же самое, что тик, и как их отличить?",
+        ["Это то же самое, что тик,", "и как их отличить?"],
+    ),
+    (
+        "ru",
+        "Это просто нервы или это может быть опухоль?",
+        ["Это просто нервы", "или это может быть опухоль?"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "parts"), INTONATION, ids=[t[:30] for _, t, _ in INTONATION]
+)
+def test_a_yes_no_question_asked_by_intonation_is_a_part_of_its_own(
+    language: str, text: str, parts: list[str]
+) -> None:
+    segments = split_segments(text, language)
+    assert [s.text for s in segments] == parts
+    assert {s.role for s in segments} == {QUESTION}
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("ru", "Это то же самое, что блефароспазм?"),  # ", что" is no new question
+        ("fr", "C'est le même problème que ma mère, pourquoi ?"),  # no conjunction: one question
+        ("ru", "Это или таблетки, или ботокс?"),  # "или" + no question start of its own
+    ],
+)
+def test_a_yes_no_question_with_a_comma_stays_one_segment(language: str, text: str) -> None:
+    assert len(split_segments(text, language)) == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("ru", "Это началось три года назад, и врач сказал, что это стресс."),
+        ("fr", "C'est arrivé il y a trois ans, et ça a empiré."),
+        ("fr", "Ça a commencé à l'œil, c'est venu petit à petit."),
+    ],
+)
+def test_a_story_beginning_like_a_yes_no_question_stays_a_statement(
+    language: str, text: str
+) -> None:
+    assert [s.role for s in split_segments(text, language)] == [CONTEXT]
+
+
+def test_an_arabizi_yes_no_question_after_a_question_is_a_part_of_its_own() -> None:
+    segments = split_segments("kam se3r el botox, w fi 3elag tani?", "ar")
+    assert [s.text for s in segments] == ["kam se3r el botox,", "w fi 3elag tani?"]

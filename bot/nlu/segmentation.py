@@ -6,8 +6,8 @@ or a short story ending with a question. Each part is classified on its own
 conservative: a sentence is cut inside only where a new question starts (a conjunction or
 comma followed by a question word), so "the risks and side effects" stays one question.
 Where a language asks later in a clause, that counts too: a Turkish question word near the
-clause's end ("…, başarı oranı yüzde kaç?"), or a French inverted verb
-("… est-elle efficace").
+clause's end ("…, başarı oranı yüzde kaç?"), a French inverted verb ("… est-elle efficace"),
+a yes/no question asked by intonation ("c'est fréquent ?", "это то же самое, что…?").
 Pure functions over the text; the word lists per language are in
 `bot/nlu/segmentation_cues.yml` (data, folded with `bot.nlu.text.fold`).
 """
@@ -39,6 +39,7 @@ _ABBREVIATIONS = frozenset(
 )
 # Where a clause may end inside a sentence: a comma/dash, or a coordinating conjunction.
 _CLAUSE_BREAK = re.compile(r"\s*[,،–—]\s*|\s+-\s+")
+_QUESTION_MARKS = ("?", "؟")
 
 
 class SegmentationCueError(ValueError):
@@ -64,6 +65,7 @@ class Cues:
     subordinate_endings: tuple[str, ...]  # "ne zaman başladığını bilmiyorum": no question
     hyphened_pronouns: frozenset[str]  # fr "est-elle", "y a-t-il": a question anywhere
     not_inversions: frozenset[str]  # "rendez-vous": a noun, not a verb and its pronoun
+    yes_no_starts: tuple[tuple[str, ...], ...]  # fr "c'est…?", ru "это…?": asked by intonation
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def _cues_of(entry: object, language: str) -> Cues:
         subordinate_endings=tuple(words("subordinate_endings")),
         hyphened_pronouns=frozenset(words("hyphened_pronouns")),
         not_inversions=frozenset(words("not_inversions")),
+        yes_no_starts=tuple(tuple(_WORD.findall(p)) for p in words("yes_no_starts")),
     )
 
 
@@ -136,7 +139,7 @@ def split_segments(text: str, language: str | None) -> list[Segment]:
         segments.append(_segment(text, 0, offset, GREETING))
     for start, end in _sentences(folded, offset):
         for clause_start, clause_end in _clauses(folded, start, end, cues):
-            is_question = _is_question(folded, clause_start, clause_end, text, cues)
+            is_question = _is_question(folded, clause_start, clause_end, end, cues)
             segments.append(
                 _segment(text, clause_start, clause_end, QUESTION if is_question else CONTEXT)
             )
@@ -180,16 +183,28 @@ def _clauses(folded: str, start: int, end: int, cues: Cues) -> list[tuple[int, i
     breaks = _break_positions(folded, start, end, cues)
     for position, clause_end in zip(breaks, [*breaks, end][1:], strict=True):
         left = (cuts[-1], position)
-        asks_left = _asks(folded, *left, cues) or _starts_request(folded, *left, cues)
+        # "Это то же самое, что…, и как…?": a yes/no question joined to the next one
+        joined = _begins_with_conjunction(folded, position, end, cues)
+        asks_left = (
+            _asks(folded, *left, cues)
+            or (joined and _asks_by_intonation(folded, *left, end, cues))
+            or _starts_request(folded, *left, cues)
+        )
         asks_right = (
             _starts_question(folded, position, end, cues)
             or _asks_inside(folded, position, clause_end, cues)
+            or _asks_by_intonation(folded, position, clause_end, end, cues)
             or _starts_request(folded, position, end, cues)
         )
         if asks_left and asks_right:
             cuts.append(position)
     cuts.append(end)
     return [(a, b) for a, b in pairwise(cuts) if folded[a:b].strip(" ,.?!")]
+
+
+def _begins_with_conjunction(folded: str, start: int, end: int, cues: Cues) -> bool:
+    first = _WORD.search(folded, start, end)
+    return first is not None and first.group() in cues.conjunctions
 
 
 def _break_positions(folded: str, start: int, end: int, cues: Cues) -> list[int]:
@@ -242,7 +257,7 @@ def _has_question_cue(folded: str, start: int, end: int, cues: Cues) -> bool:
         _starts_question(folded, start, end, cues)
         or words[-1] in cues.question_words
         or _asks_indirectly(words, cues)
-        or folded[start:end].rstrip().endswith(("?", "؟"))
+        or folded[start:end].rstrip().endswith(_QUESTION_MARKS)
     )
 
 
@@ -291,10 +306,24 @@ def _asks_indirectly(words: list[str], cues: Cues) -> bool:
     return asks and any(w in cues.question_words for w in words)
 
 
-def _is_question(folded: str, start: int, end: int, text: str, cues: Cues) -> bool:
-    if text[start:end].rstrip().endswith(("?", "؟")):
+def _is_question(folded: str, start: int, end: int, sentence_end: int, cues: Cues) -> bool:
+    return _asks(folded, start, end, cues) or _asks_by_intonation(
+        folded, start, end, sentence_end, cues
+    )
+
+
+def _asks_by_intonation(folded: str, start: int, end: int, sentence_end: int, cues: Cues) -> bool:
+    """ "C'est fréquent ?", "ce sont des symptômes typiques ou ça peut être…?": a clause
+    beginning as a statement, asked by its sentence's question mark or by the question word
+    that opens the clause after it ("c'est quoi le SHF, c'est fréquent et comment…")."""
+    words = tuple(_words(folded, start, end, cues))
+    if not any(words[: len(phrase)] == phrase for phrase in cues.yes_no_starts):
+        return False
+    if folded[start:sentence_end].rstrip().endswith(_QUESTION_MARKS):
         return True
-    return _asks(folded, start, end, cues)
+    following = [p for p in _break_positions(folded, start, sentence_end, cues) if p >= end]
+    after = _words(folded, following[0], sentence_end, cues) if following else []
+    return bool(after) and after[0] in cues.question_words
 
 
 # An age: a number under 18 not part of a duration ("for 3 years", "seit 3 Jahren", "3 yıldır").
