@@ -313,3 +313,16 @@ def test_a_story_beginning_like_a_yes_no_question_stays_a_statement(
 def test_an_arabizi_yes_no_question_after_a_question_is_a_part_of_its_own() -> None:
     segments = split_segments("kam se3r el botox, w fi 3elag tani?", "ar")
     assert [s.text for s in segments] == ["kam se3r el botox,", "w fi 3elag tani?"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Was passiert, wenn Botox nicht wirkt?",
+        "Was passiert, wenn man es zu oft spritzt?",
+        "Kann ich etwas tun, damit es weniger wird?",
+        "Ist es normal, dass es nach der Spritze noch zuckt?",
+    ],
+)
+def test_a_german_subordinate_clause_stays_with_its_question(text: str) -> None:
+    assert [s.role for s in split_segments(text, "de")] == [QUESTION]

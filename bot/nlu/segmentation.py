@@ -58,6 +58,7 @@ class Cues:
     common_words: frozenset[str]  # only for guessing the language of short messages
     child_nouns: frozenset[str]  # son, daughter…: with an age under 18, the patient is a child
     conjunctions: frozenset[str]
+    subordinators: frozenset[str]  # de "wenn", "dass": the clause they open asks nothing new
     prefixed_conjunctions: tuple[str, ...]  # glued to the next word (ar "و")
     # verb-final languages (tr): a question word among a clause's last words asks too
     # ("başarı oranı yüzde kaç"), unless a subordinate verb form follows it
@@ -103,6 +104,7 @@ def _cues_of(entry: object, language: str) -> Cues:
         common_words=frozenset(words("common_words")),
         child_nouns=frozenset(words("child_nouns")),
         conjunctions=frozenset(words("conjunctions")),
+        subordinators=frozenset(words("subordinators")),
         prefixed_conjunctions=tuple(words("prefixed_conjunctions")),
         final_question_words=frozenset(words("final_question_words")),
         subordinate_endings=tuple(words("subordinate_endings")),
@@ -238,7 +240,9 @@ def _words(folded: str, start: int, end: int, cues: Cues) -> list[str]:
 
 def _starts_question(folded: str, start: int, end: int, cues: Cues) -> bool:
     words = _words(folded, start, end, cues)
-    return bool(words) and (
+    if not words or words[0] in cues.subordinators:
+        return False
+    return (
         any(w in cues.question_words for w in words[:3])
         or words[0] in cues.question_verbs
         or any(w in cues.question_particles for w in words)
