@@ -160,3 +160,169 @@ def test_a_greeting_alone_is_not_split_off() -> None:
 )
 def test_a_child_patient_is_recognised_by_an_age_under_18(text: str, child: bool) -> None:
     assert names_a_child(text) is child
+
+
+# Turkish is verb-final: a question word late in a clause asks too (after a comma or "ve").
+LATE_QUESTIONS = [
+    (
+        "Ameliyatın riskleri neler, Türkiye'de bu ameliyatın fiyatı ne kadar?",
+        ["Ameliyatın riskleri neler,", "Türkiye'de bu ameliyatın fiyatı ne kadar?"],
+    ),
+    (
+        "Botoks nasıl etki ediyor ve bir seansın etkisi kaç ay sürüyor?",
+        ["Botoks nasıl etki ediyor", "ve bir seansın etkisi kaç ay sürüyor?"],
+    ),
+    (
+        "Ameliyat nasıl yapılıyor, yan etkileri neler, genel başarı oranı yüzde kaç?",
+        ["Ameliyat nasıl yapılıyor,", "yan etkileri neler,", "genel başarı oranı yüzde kaç?"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "parts"), LATE_QUESTIONS, ids=[t[:30] for t, _ in LATE_QUESTIONS])
+def test_a_turkish_clause_with_a_late_question_word_is_a_question_of_its_own(
+    text: str, parts: list[str]
+) -> None:
+    segments = split_segments(text, "tr")
+    assert [s.text for s in segments] == parts
+    assert {s.role for s in segments} == {QUESTION}
+
+
+def test_a_turkish_question_word_before_a_subordinate_verb_is_not_cut_off() -> None:
+    """ "…nasıl başladığını bilmiyoruz": how it began, embedded in "we don't know"."""
+    text = "Ameliyat olabilir mi, annemde bu seğirmenin nasıl başladığını bilmiyoruz"
+    assert len(split_segments(text, "tr")) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Babam 61 yaşında ve doktorlar hastalığın tam olarak ne olduğunu bilmiyor.",
+        "Annemin gözü seğiriyor ve bunun ileride nasıl olacağını bilmiyoruz.",
+        "Bence stres buna neden oluyor.",  # "neden olmak": to cause, not "why"
+    ],
+)
+def test_a_turkish_story_sentence_with_an_embedded_question_word_stays_a_statement(
+    text: str,
+) -> None:
+    assert [s.role for s in split_segments(text, "tr")] == [CONTEXT]
+
+
+# French asks by inverting verb and pronoun anywhere in a clause ("… est-elle efficace").
+INVERSIONS = [
+    (
+        "La carbamazépine est-elle vraiment utile et combien coûte le traitement ?",
+        ["La carbamazépine est-elle vraiment utile", "et combien coûte le traitement ?"],
+    ),
+    (
+        "Combien coûte l'opération et le séjour est-il compris ?",
+        ["Combien coûte l'opération", "et le séjour est-il compris ?"],
+    ),
+    (
+        "Pour les enfants y a-t-il un risque, et quel est le prix ?",
+        ["Pour les enfants y a-t-il un risque,", "et quel est le prix ?"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "parts"), INVERSIONS, ids=[t[:30] for t, _ in INVERSIONS])
+def test_a_french_inversion_anywhere_in_a_clause_asks(text: str, parts: list[str]) -> None:
+    segments = split_segments(text, "fr")
+    assert [s.text for s in segments] == parts
+    assert {s.role for s in segments} == {QUESTION}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Le botox est-il efficace et sans danger ?",  # one question, "et" joins two adjectives
+        "Combien coûte le botox, mon rendez-vous est en mai",
+    ],
+)
+def test_a_french_inversion_does_not_cut_a_single_question(text: str) -> None:
+    assert len(split_segments(text, "fr")) == 1
+
+
+def test_a_french_rendez_vous_is_no_inversion() -> None:
+    assert [s.role for s in split_segments("Mon mari a un rendez-vous en mai.", "fr")] == [CONTEXT]
+
+
+# A yes/no question asked by intonation ("c'est fréquent ?", "это то же самое, что…?") joined
+# to the next question by a conjunction is a question part of its own.
+INTONATION = [
+    (
+        "fr",
+        "C'est héréditaire ou ça peut venir du stress ?",
+        ["C'est héréditaire", "ou ça peut venir du stress ?"],
+    ),
+    (
+        "fr",
+        "c'est quoi l'hfs, c'est grave et comment on le soigne",
+        ["c'est quoi l'hfs,", "c'est grave", "et comment on le soigne"],
+    ),
+    (
+        "ru",
+        "Это то же самое, что тик, и как их отличить?",
+        ["Это то же самое, что тик,", "и как их отличить?"],
+    ),
+    (
+        "ru",
+        "Это просто нервы или это может быть опухоль?",
+        ["Это просто нервы", "или это может быть опухоль?"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "parts"), INTONATION, ids=[t[:30] for _, t, _ in INTONATION]
+)
+def test_a_yes_no_question_asked_by_intonation_is_a_part_of_its_own(
+    language: str, text: str, parts: list[str]
+) -> None:
+    segments = split_segments(text, language)
+    assert [s.text for s in segments] == parts
+    assert {s.role for s in segments} == {QUESTION}
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("ru", "Это то же самое, что блефароспазм?"),  # ", что" is no new question
+        ("fr", "C'est le même problème que ma mère, pourquoi ?"),  # no conjunction: one question
+        ("ru", "Это или таблетки, или ботокс?"),  # "или" + no question start of its own
+    ],
+)
+def test_a_yes_no_question_with_a_comma_stays_one_segment(language: str, text: str) -> None:
+    assert len(split_segments(text, language)) == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("ru", "Это началось три года назад, и врач сказал, что это стресс."),
+        ("fr", "C'est arrivé il y a trois ans, et ça a empiré."),
+        ("fr", "Ça a commencé à l'œil, c'est venu petit à petit."),
+    ],
+)
+def test_a_story_beginning_like_a_yes_no_question_stays_a_statement(
+    language: str, text: str
+) -> None:
+    assert [s.role for s in split_segments(text, language)] == [CONTEXT]
+
+
+def test_an_arabizi_yes_no_question_after_a_question_is_a_part_of_its_own() -> None:
+    segments = split_segments("kam se3r el botox, w fi 3elag tani?", "ar")
+    assert [s.text for s in segments] == ["kam se3r el botox,", "w fi 3elag tani?"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Was passiert, wenn Botox nicht wirkt?",
+        "Was passiert, wenn man es zu oft spritzt?",
+        "Kann ich etwas tun, damit es weniger wird?",
+        "Ist es normal, dass es nach der Spritze noch zuckt?",
+    ],
+)
+def test_a_german_subordinate_clause_stays_with_its_question(text: str) -> None:
+    assert [s.role for s in split_segments(text, "de")] == [QUESTION]

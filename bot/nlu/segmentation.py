@@ -5,6 +5,9 @@ or a short story ending with a question. Each part is classified on its own
 (`LinearIntentClassifier`) and answered in order (`actions/answering.py`). Splitting is
 conservative: a sentence is cut inside only where a new question starts (a conjunction or
 comma followed by a question word), so "the risks and side effects" stays one question.
+Where a language asks later in a clause, that counts too: a Turkish question word near the
+clause's end ("…, başarı oranı yüzde kaç?"), a French inverted verb ("… est-elle efficace"),
+a yes/no question asked by intonation ("c'est fréquent ?", "это то же самое, что…?").
 Pure functions over the text; the word lists per language are in
 `bot/nlu/segmentation_cues.yml` (data, folded with `bot.nlu.text.fold`).
 """
@@ -36,6 +39,7 @@ _ABBREVIATIONS = frozenset(
 )
 # Where a clause may end inside a sentence: a comma/dash, or a coordinating conjunction.
 _CLAUSE_BREAK = re.compile(r"\s*[,،–—]\s*|\s+-\s+")
+_QUESTION_MARKS = ("?", "؟")
 
 
 class SegmentationCueError(ValueError):
@@ -54,7 +58,15 @@ class Cues:
     common_words: frozenset[str]  # only for guessing the language of short messages
     child_nouns: frozenset[str]  # son, daughter…: with an age under 18, the patient is a child
     conjunctions: frozenset[str]
+    subordinators: frozenset[str]  # de "wenn", "dass": the clause they open asks nothing new
     prefixed_conjunctions: tuple[str, ...]  # glued to the next word (ar "و")
+    # verb-final languages (tr): a question word among a clause's last words asks too
+    # ("başarı oranı yüzde kaç"), unless a subordinate verb form follows it
+    final_question_words: frozenset[str]
+    subordinate_endings: tuple[str, ...]  # "ne zaman başladığını bilmiyorum": no question
+    hyphened_pronouns: frozenset[str]  # fr "est-elle", "y a-t-il": a question anywhere
+    not_inversions: frozenset[str]  # "rendez-vous": a noun, not a verb and its pronoun
+    yes_no_starts: tuple[tuple[str, ...], ...]  # fr "c'est…?", ru "это…?": asked by intonation
 
 
 @dataclass(frozen=True)
@@ -92,7 +104,13 @@ def _cues_of(entry: object, language: str) -> Cues:
         common_words=frozenset(words("common_words")),
         child_nouns=frozenset(words("child_nouns")),
         conjunctions=frozenset(words("conjunctions")),
+        subordinators=frozenset(words("subordinators")),
         prefixed_conjunctions=tuple(words("prefixed_conjunctions")),
+        final_question_words=frozenset(words("final_question_words")),
+        subordinate_endings=tuple(words("subordinate_endings")),
+        hyphened_pronouns=frozenset(words("hyphened_pronouns")),
+        not_inversions=frozenset(words("not_inversions")),
+        yes_no_starts=tuple(tuple(_WORD.findall(p)) for p in words("yes_no_starts")),
     )
 
 
@@ -123,7 +141,7 @@ def split_segments(text: str, language: str | None) -> list[Segment]:
         segments.append(_segment(text, 0, offset, GREETING))
     for start, end in _sentences(folded, offset):
         for clause_start, clause_end in _clauses(folded, start, end, cues):
-            is_question = _is_question(folded, clause_start, clause_end, text, cues)
+            is_question = _is_question(folded, clause_start, clause_end, end, cues)
             segments.append(
                 _segment(text, clause_start, clause_end, QUESTION if is_question else CONTEXT)
             )
@@ -164,15 +182,31 @@ def _clauses(folded: str, start: int, end: int, cues: Cues) -> list[tuple[int, i
     """Cuts a sentence where a new question or request begins after a comma or a conjunction
     ("what does Botox cost, I'd like to book"; "I want to book, how long is the stay?")."""
     cuts = [start]
-    for position in _break_positions(folded, start, end, cues):
+    breaks = _break_positions(folded, start, end, cues)
+    for position, clause_end in zip(breaks, [*breaks, end][1:], strict=True):
         left = (cuts[-1], position)
-        right = (position, end)
-        asks_left = _has_question_cue(folded, *left, cues) or _starts_request(folded, *left, cues)
-        asks_right = _starts_question(folded, *right, cues) or _starts_request(folded, *right, cues)
+        # "Это то же самое, что…, и как…?": a yes/no question joined to the next one
+        joined = _begins_with_conjunction(folded, position, end, cues)
+        asks_left = (
+            _asks(folded, *left, cues)
+            or (joined and _asks_by_intonation(folded, *left, end, cues))
+            or _starts_request(folded, *left, cues)
+        )
+        asks_right = (
+            _starts_question(folded, position, end, cues)
+            or _asks_inside(folded, position, clause_end, cues)
+            or _asks_by_intonation(folded, position, clause_end, end, cues)
+            or _starts_request(folded, position, end, cues)
+        )
         if asks_left and asks_right:
             cuts.append(position)
     cuts.append(end)
     return [(a, b) for a, b in pairwise(cuts) if folded[a:b].strip(" ,.?!")]
+
+
+def _begins_with_conjunction(folded: str, start: int, end: int, cues: Cues) -> bool:
+    first = _WORD.search(folded, start, end)
+    return first is not None and first.group() in cues.conjunctions
 
 
 def _break_positions(folded: str, start: int, end: int, cues: Cues) -> list[int]:
@@ -206,7 +240,9 @@ def _words(folded: str, start: int, end: int, cues: Cues) -> list[str]:
 
 def _starts_question(folded: str, start: int, end: int, cues: Cues) -> bool:
     words = _words(folded, start, end, cues)
-    return bool(words) and (
+    if not words or words[0] in cues.subordinators:
+        return False
+    return (
         any(w in cues.question_words for w in words[:3])
         or words[0] in cues.question_verbs
         or any(w in cues.question_particles for w in words)
@@ -225,7 +261,45 @@ def _has_question_cue(folded: str, start: int, end: int, cues: Cues) -> bool:
         _starts_question(folded, start, end, cues)
         or words[-1] in cues.question_words
         or _asks_indirectly(words, cues)
-        or folded[start:end].rstrip().endswith(("?", "؟"))
+        or folded[start:end].rstrip().endswith(_QUESTION_MARKS)
+    )
+
+
+def _asks(folded: str, start: int, end: int, cues: Cues) -> bool:
+    """A clause that asks, by a question cue wherever its language puts one."""
+    return _has_question_cue(folded, start, end, cues) or _asks_inside(folded, start, end, cues)
+
+
+def _asks_inside(folded: str, start: int, end: int, cues: Cues) -> bool:
+    """A question cue past a clause's start: a late question word, an inverted verb."""
+    return _asks_verb_final(folded, start, end, cues) or _inverts(folded, start, end, cues)
+
+
+# A question word this close to a verb-final clause's end asks: the word and its verb,
+# perhaps one noun between ("hastanede kaç gün kalırım", "başarı oranı yüzde kaç").
+_VERB_FINAL_WINDOW = 3
+
+
+def _asks_verb_final(folded: str, start: int, end: int, cues: Cues) -> bool:
+    """ "…, başarı oranı yüzde kaç?": a question word late in a clause of a verb-final
+    language, with no subordinate verb form after it ("ne zaman başladığını bilmiyorum")."""
+    words = _words(folded, start, end, cues)
+    for index in range(max(0, len(words) - _VERB_FINAL_WINDOW), len(words)):
+        if words[index] in cues.final_question_words:
+            after = words[index + 1 :]
+            return not any(w.endswith(cues.subordinate_endings) for w in after)
+    return False
+
+
+# A verb with a pronoun hyphened on: "est-elle", "peut-on", "a-t-il", "qu'est-ce".
+_HYPHENED = re.compile(r"(?<![^\W_])[^\W_]+-(?:t-)?([^\W_]+)(?![^\W_]|-)")
+
+
+def _inverts(folded: str, start: int, end: int, cues: Cues) -> bool:
+    """ "La carbamazépine est-elle efficace": French asks by inverting verb and pronoun."""
+    return any(
+        match.group(1) in cues.hyphened_pronouns and match.group() not in cues.not_inversions
+        for match in _HYPHENED.finditer(folded, start, end)
     )
 
 
@@ -236,10 +310,24 @@ def _asks_indirectly(words: list[str], cues: Cues) -> bool:
     return asks and any(w in cues.question_words for w in words)
 
 
-def _is_question(folded: str, start: int, end: int, text: str, cues: Cues) -> bool:
-    if text[start:end].rstrip().endswith(("?", "؟")):
+def _is_question(folded: str, start: int, end: int, sentence_end: int, cues: Cues) -> bool:
+    return _asks(folded, start, end, cues) or _asks_by_intonation(
+        folded, start, end, sentence_end, cues
+    )
+
+
+def _asks_by_intonation(folded: str, start: int, end: int, sentence_end: int, cues: Cues) -> bool:
+    """ "C'est fréquent ?", "ce sont des symptômes typiques ou ça peut être…?": a clause
+    beginning as a statement, asked by its sentence's question mark or by the question word
+    that opens the clause after it ("c'est quoi le SHF, c'est fréquent et comment…")."""
+    words = tuple(_words(folded, start, end, cues))
+    if not any(words[: len(phrase)] == phrase for phrase in cues.yes_no_starts):
+        return False
+    if folded[start:sentence_end].rstrip().endswith(_QUESTION_MARKS):
         return True
-    return _has_question_cue(folded, start, end, cues)
+    following = [p for p in _break_positions(folded, start, sentence_end, cues) if p >= end]
+    after = _words(folded, following[0], sentence_end, cues) if following else []
+    return bool(after) and after[0] in cues.question_words
 
 
 # An age: a number under 18 not part of a duration ("for 3 years", "seit 3 Jahren", "3 yıldır").
