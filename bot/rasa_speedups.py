@@ -1,6 +1,7 @@
 """Hot spots of Rasa 3.6, made cheap without changing what they do.
 
-Profiled with py-spy on the Rasa process under load (10 patients, docs/performance.md):
+Found by profiling (py-spy on the Rasa processes under load, cProfile of reading the training
+data; docs/performance.md):
 
 - `RemoteAction._validate_action_result` checks every action server response with
   `jsonschema.validate`, which first checks the *schema itself* against the JSON Schema
@@ -16,11 +17,11 @@ Profiled with py-spy on the Rasa process under load (10 patients, docs/performan
   each stored event it deserialises. Here the walk's result is kept per type name; a name it
   does not know goes the original way (so the same error for an unknown event).
 - `DialogueStateTracker.past_states` replays the loaded history and builds a state per action,
-  and each message asks for it several times with the same arguments: every policy at each of
-  the ~3 predictions (MemoizationPolicy once, RulePolicy twice), about a quarter of the
-  process's time. Here a tracker keeps the result of its latest history (same length, same
-  last event object, same arguments) and hands out a copy each time, because Rasa's
-  featurizer edits the states it gets (`_choose_last_user_input` deletes keys).
+  and each message asks for it several times with the same arguments: RulePolicy twice at each
+  of the ~3 predictions (MemoizationPolicy, configured until 2026-12-03, once more), about a
+  quarter of the process's time. Here a tracker keeps the result of its latest history (same
+  length, same last event object, same arguments) and hands out a copy each time, because
+  Rasa's featurizer edits the states it gets (`_choose_last_user_input` deletes keys).
 
 `install()` is idempotent; the NLG (`bot/nlg.py`), which every deployment of this bot
 configures in its endpoints, calls it when Rasa creates it at start-up.
