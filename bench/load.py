@@ -173,6 +173,7 @@ class SocketPatient:
         self.target, self.patient = target, patient
         self.client: socketio.AsyncClient | None = None
         self.replies: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.first_reply_at = 0.0
 
     async def connect(self) -> None:
         self.client = socketio.AsyncClient(reconnection=False)
@@ -219,6 +220,7 @@ class SocketPatient:
         assert self.client is not None
         await self.client.emit("user_uttered", {"message": text, "session_id": self.patient.sender})
         replies = [await asyncio.wait_for(self.replies.get(), REPLY_TIMEOUT)]
+        self.first_reply_at = time.perf_counter()  # the latency ends here, not after QUIET
         while True:
             try:
                 replies.append(await asyncio.wait_for(self.replies.get(), QUIET))
@@ -273,7 +275,8 @@ async def one_turn(session, socket, target: Target, patient: Patient, text: str)
                 return
             patient.retries += 1
             continue
-        patient.latencies.append(time.perf_counter() - started)
+        answered = socket.first_reply_at if socket else time.perf_counter()
+        patient.latencies.append(answered - started)  # to the (first) answer
         patient.acked.append(text)
         patient.bot_replies += len(replies)
         if any(
