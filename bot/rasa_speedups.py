@@ -58,11 +58,13 @@ def install() -> None:
 _validators: Dict[str, Any] = {}
 
 
-def _first_error(instance: Any, schema: Dict[str, Any]) -> Optional[ValidationError]:
-    """`jsonschema.validate`'s error, from a validator built once per schema."""
-    key = json.dumps(schema, sort_keys=True, default=str)
+def _first_error(
+    instance: Any, key: str, schema_of: Callable[[], Dict[str, Any]]
+) -> Optional[ValidationError]:
+    """`jsonschema.validate`'s error, from a validator built once per schema `key`."""
     validator = _validators.get(key)
     if validator is None:
+        schema = schema_of()
         cls = validators.validator_for(schema)
         cls.check_schema(schema)  # as `jsonschema.validate` does, once
         validator = _validators[key] = cls(schema)
@@ -72,7 +74,8 @@ def _first_error(instance: Any, schema: Dict[str, Any]) -> Optional[ValidationEr
 
 
 def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
-    error = _first_error(result, RemoteAction.action_response_format_spec())
+    # the schema is a constant: not serialised on every response to find its validator
+    error = _first_error(result, "action_response", RemoteAction.action_response_format_spec)
     if error is None:
         return True
     error.message += (  # Rasa's own wording
@@ -85,7 +88,7 @@ def _validate_action_result(self: RemoteAction, result: Dict[str, Any]) -> bool:
 
 
 def _validate_training_data(json_data: Dict[str, Any], schema: Dict[str, Any]) -> None:
-    error = _first_error(json_data, schema)
+    error = _first_error(json_data, json.dumps(schema, sort_keys=True, default=str), lambda: schema)
     if error is None:
         return
     error.message += (  # Rasa's own wording
