@@ -33,11 +33,15 @@ DEVELOPMENT_SETS_DIR = ROOT / "tests" / "heldout" / "dev"  # tuned against: not 
 SECOND_DEVELOPMENT_DIR = ROOT / "tests" / "heldout" / "dev2"
 # Tuned against: multi-question (ar, fr, de) and not-covered (ru, tr), written 2026-12-03
 THIRD_DEVELOPMENT_DIR = ROOT / "tests" / "heldout" / "dev3"
+# Tuned against: multi-question (6 languages) and not-covered (tr, ru, de, ar), written
+# 2026-12-04 without reading the training data
+FOURTH_DEVELOPMENT_DIR = ROOT / "tests" / "heldout" / "dev4"
 # The development sets, by name: tables printed, misses listed with --misses
 DEVELOPMENT_SETS = {
     "dev": DEVELOPMENT_SETS_DIR,
     "dev2": SECOND_DEVELOPMENT_DIR,
     "dev3": THIRD_DEVELOPMENT_DIR,
+    "dev4": FOURTH_DEVELOPMENT_DIR,
 }
 # Written blind to the training data after the second round of not-covered examples (its header)
 FRESH_SETS_DIR = ROOT / "tests" / "heldout" / "final3"

@@ -51,3 +51,41 @@ def test_an_emergency_anywhere_wins_over_requests_and_questions() -> None:
         _segment("question", "book_consultation"), _segment("context", "report_emergency")
     )
     assert intent == "report_emergency"
+
+
+def test_a_request_after_an_answered_question_needs_less_certainty_than_one_before_it() -> None:
+    late, _ = _plan(_segment("question", "ask_cost"), _segment("context", "request_human", 0.45))
+    early, _ = _plan(_segment("context", "request_human", 0.45), _segment("question", "ask_cost"))
+    assert late == [("ask_cost", True), ("request_human", True)]
+    assert early == [("request_human", False), ("ask_cost", True)]
+
+
+def _risk(value: str, segment: PlannedSegment) -> dict:
+    return {"entity": "risk_context", "value": value, "start": segment.start}
+
+
+def _at(role: str, intent: str, start: int) -> PlannedSegment:
+    return PlannedSegment(
+        text=intent, start=start, end=start + 10, role=role, intent=intent, confidence=0.9
+    )
+
+
+def test_advanced_age_makes_a_treatment_question_not_covered_but_not_a_prevalence_one() -> None:
+    for intent, routed in (("ask_surgery", True), ("ask_prevalence", False)):
+        question = _at("question", intent, 0)
+        plan_segments([question], [_risk("advanced_age", question)], MINIMUM)
+        assert (question.intent == "ask_not_covered") is routed, intent
+
+
+def test_a_second_risk_in_the_question_routes_when_the_first_does_not() -> None:
+    question = _at("question", "ask_prevalence", 0)  # "my son (9): can he be operated at his age?"
+    plan_segments(
+        [question], [_risk("advanced_age", question), _risk("children", question)], MINIMUM
+    )
+    assert (question.intent, question.risk) == ("ask_not_covered", "children")
+
+
+def test_a_risk_told_before_a_diagnosis_question_makes_it_not_covered() -> None:
+    told, asked = _at("context", "ask_symptoms", 0), _at("question", "ask_diagnosis", 10)
+    plan_segments([told, asked], [_risk("allergy", told)], MINIMUM)  # "contrast allergy. MRI?"
+    assert (asked.intent, asked.risk) == ("ask_not_covered", "allergy")

@@ -80,3 +80,13 @@ def test_best_guess_is_set_even_when_not_confident(detector: LanguageDetector) -
 )
 def test_addresses_carry_no_language(detector: LanguageDetector, text: str) -> None:
     assert language_entities(run(detector, text)) == []
+
+
+@pytest.mark.parametrize(
+    "text", ["operaciya opasnaya? i skolko ona stoit?", "chto takoe gemifacialnyj spazm"]
+)
+def test_russian_in_latin_letters_is_guessed_russian_never_confidently(
+    detector: LanguageDetector, text: str
+) -> None:
+    detection = detector.detect(text)
+    assert (detection.language, detection.confident) == ("ru", False)

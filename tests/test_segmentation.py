@@ -98,7 +98,51 @@ REQUESTS = [
         "كم سعر البوتوكس، أريد حجز موعد",
         ["كم سعر البوتوكس،", "أريد حجز موعد"],
     ),
+    (  # "و" glued to "بعدين" (then): the request still begins after both
+        "ar",
+        "شو الأسباب، وبعدين أحجز موعد مع الدكتور",
+        ["شو الأسباب،", "وبعدين أحجز موعد مع الدكتور"],
+    ),
 ]
+
+
+# A list of questions: each comma starts the next one, and "and" inside a question ("flights
+# and hotel") cuts nothing, even when a question word follows it after the next comma.
+QUESTION_LISTS = [
+    (
+        "en",
+        "do you organise flights and hotel, how many days in the clinic, and whats the cost?",
+        [
+            "do you organise flights and hotel,",
+            "how many days in the clinic,",
+            "and whats the cost?",
+        ],
+    ),
+    (
+        "ru",
+        "у кого чаще бывает, можно ли предотвратить и сколько стоит лечение?",
+        ["у кого чаще бывает,", "можно ли предотвратить", "и сколько стоит лечение?"],
+    ),
+    (
+        "tr",
+        "kimlerde daha cok gorulur, onlenebilir mi ve tedavi kaca mal olur?",
+        ["kimlerde daha cok gorulur,", "onlenebilir mi", "ve tedavi kaca mal olur?"],
+    ),
+    (
+        "de",
+        "Gibt's Tabletten dagegen, und wie oft braucht man Botox?",
+        ["Gibt's Tabletten dagegen,", "und wie oft braucht man Botox?"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "parts"), QUESTION_LISTS, ids=[q[0] for q in QUESTION_LISTS]
+)
+def test_each_question_of_a_list_is_a_clause_of_its_own(
+    language: str, text: str, parts: list[str]
+) -> None:
+    assert [s.text for s in split_segments(text, language)] == parts
 
 
 @pytest.mark.parametrize(("language", "text", "parts"), REQUESTS, ids=[r[0] for r in REQUESTS])

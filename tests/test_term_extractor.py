@@ -96,3 +96,49 @@ def test_broken_term_file_is_reported_with_its_path(tmp_path: Path) -> None:
     (tmp_path / "bad.yml").write_text("procedure:\n  botox: botox\n")
     with pytest.raises(TermFileError, match="bad.yml"):
         read_term_files([tmp_path / "bad.yml"])
+
+
+def test_a_stem_matches_every_ending_and_keeps_the_original_offsets(tmp_path: Path) -> None:
+    (tmp_path / "t.yml").write_text(
+        'risk_context:\n  allergy: ["alerji*", "аллерг*"]\n  best_provider: ["en iyi cerrah*"]\n',
+        encoding="utf-8",
+    )
+    matcher = TermMatcher(read_term_files([tmp_path / "t.yml"]))
+    text = "İyot ALERJİM var; у меня аллергией, en iyi cerrahınız kim?"
+    found = matcher.find(text)
+    assert [(e["value"], e["text"]) for e in found] == [
+        ("allergy", "ALERJİM"),
+        ("allergy", "аллергией"),
+        ("best_provider", "en iyi cerrahınız"),
+    ]
+    assert matcher.find("alerj yok, en iyi doktor") == []  # shorter than the stem; other words
+
+
+def test_an_arabic_stem_is_found_behind_its_proclitic(tmp_path: Path) -> None:
+    (tmp_path / "t.yml").write_text('risk_context:\n  pregnancy: ["حامل*"]\n', encoding="utf-8")
+    matcher = TermMatcher(read_term_files([tmp_path / "t.yml"]))
+    assert [e["text"] for e in matcher.find("هل البوتوكس آمن للحامل والحاملات؟")] == [
+        "للحامل",
+        "والحاملات",
+    ]
+    assert matcher.find("تحامل عليه") == []  # not a proclitic: a different word
+
+
+def test_an_exact_form_longer_than_a_stem_wins(tmp_path: Path) -> None:
+    (tmp_path / "t.yml").write_text(
+        'risk_context:\n  allergy: ["allerg*"]\n  interactions: ["allergy pills together"]\n',
+        encoding="utf-8",
+    )
+    matcher = TermMatcher(read_term_files([tmp_path / "t.yml"]))
+    assert [e["value"] for e in matcher.find("my allergy pills together with it")] == [
+        "interactions"
+    ]
+
+
+def test_any_word_of_a_term_may_be_a_stem(tmp_path: Path) -> None:
+    (tmp_path / "t.yml").write_text(
+        'risk_context:\n  best_provider: ["лучш* клиник*"]\n', encoding="utf-8"
+    )
+    matcher = TermMatcher(read_term_files([tmp_path / "t.yml"]))
+    assert [e["text"] for e in matcher.find("В лучшей клинике Стамбула?")] == ["лучшей клинике"]
+    assert matcher.find("лучше в клинике") == []

@@ -48,6 +48,14 @@ ROUTED_CONFIDENCE = 1.0  # a named risk is a fact about the text, not a guess
 _RISK_OVERRIDES = frozenset(ANSWERED_INTENTS) - TRIP_INTENTS
 _OFF_TOPIC = frozenset({OUT_OF_SCOPE_INTENT, GREET_INTENT})
 _NOT_TRIP_RISKS = frozenset({"children"})
+# A risk told before the question ("I'm pregnant. Can I have Botox?") concerns the
+# treatments and the trip for them, and, unless it is the patient's age, the tests of the
+# diagnosis (MRI with a pacemaker, a contrast allergy; "my daughter is 10. How does the
+# doctor know?" is answered)
+_DIAGNOSIS = "ask_diagnosis"
+# Risks that concern the treatment only: "is he too old for the operation?" is not covered,
+# "does it usually start at this age?" (prevalence) is.
+_TREATMENT_ONLY_RISKS = frozenset({"advanced_age"})
 
 
 def routes_to_not_covered(
@@ -56,12 +64,21 @@ def routes_to_not_covered(
     """Whether a question of this intent that names this risk gets the honest answer."""
     if not risk:
         return False
+    if risk in _TREATMENT_ONLY_RISKS:
+        named = intent in TREATMENT_INTENTS or procedure is not None
+        return named or (unsure and intent not in _OFF_TOPIC)
     return (
         intent in _RISK_OVERRIDES
         or (intent in TRIP_INTENTS and risk not in _NOT_TRIP_RISKS)
         or (intent in _OFF_TOPIC and procedure is not None)
         or (unsure and intent not in _OFF_TOPIC)
     )
+
+
+def _context_risk_routes(intent: str, risk: str) -> bool:
+    if intent == _DIAGNOSIS:
+        return risk not in _NOT_TRIP_RISKS
+    return intent in TREATMENT_INTENTS
 
 
 @dataclass
@@ -89,6 +106,7 @@ def plan_segments(
     entities: list[dict[str, Any]],
     minimum_confidence: float,
     minimum_request_confidence: float = 0.6,
+    minimum_late_request_confidence: float = 0.4,
 ) -> list[PlannedSegment]:
     """Fills procedure, risk and `answer` in place; returns the segments."""
     content = [s for s in segments if s.role != GREETING]
@@ -100,18 +118,22 @@ def plan_segments(
         procedure = next(
             (str(e["value"]) for e in named if e["entity"] == PROCEDURE_ENTITY), procedure
         )
-        own_risk = next((str(e["value"]) for e in named if e["entity"] == RISK_CONTEXT), None)
-        if own_risk is None and names_a_child(segment.text):
-            own_risk = "children"
+        own_risks = [str(e["value"]) for e in named if e["entity"] == RISK_CONTEXT]
+        if names_a_child(segment.text):
+            own_risks.append("children")
         segment.procedure = procedure
         if segment not in asked:
-            risk_in_context = own_risk or risk_in_context
+            risk_in_context = next(iter(own_risks), risk_in_context)
             continue
         unsure = segment.confidence < minimum_confidence
-        if routes_to_not_covered(segment.intent, own_risk, procedure, unsure):
+        own_risk = next(
+            (r for r in own_risks if routes_to_not_covered(segment.intent, r, procedure, unsure)),
+            None,
+        )
+        if own_risk is not None:
             segment.intent, segment.risk = NOT_COVERED_INTENT, own_risk
             segment.confidence = ROUTED_CONFIDENCE
-        elif risk_in_context and segment.intent in TREATMENT_INTENTS:
+        elif risk_in_context and _context_risk_routes(segment.intent, risk_in_context):
             segment.intent, segment.risk = NOT_COVERED_INTENT, risk_in_context
             segment.confidence = ROUTED_CONFIDENCE
     seen: set[tuple[str, Optional[str]]] = set()
@@ -121,19 +143,25 @@ def plan_segments(
             segment.answer = len(asked) == 1 or segment.confidence >= minimum_confidence
             seen.add(key)
     if len(content) > 1:
-        _plan_request(content, minimum_request_confidence)
+        _plan_request(content, minimum_request_confidence, minimum_late_request_confidence)
     return segments
 
 
-def _plan_request(content: list[PlannedSegment], minimum_confidence: float) -> None:
+def _plan_request(
+    content: list[PlannedSegment], minimum_confidence: float, minimum_late_confidence: float
+) -> None:
     """The first confident request of the message ("…and I'd like to book"), asked or told:
     acted on after the answers (`action_answer_medical` follows up with the form or the
     handoff offer). Surer than for questions: a story's "we want to come in spring" reads
-    a little like a booking."""
+    a little like a booking. After an answered question less sure is enough: patients end
+    with what they want done ("How much is it? I'd like to book."), a story comes before."""
+    after_answer = False
     for segment in content:
-        if segment.intent in REQUEST_INTENTS and segment.confidence >= minimum_confidence:
+        minimum = minimum_late_confidence if after_answer else minimum_confidence
+        if segment.intent in REQUEST_INTENTS and segment.confidence >= minimum:
             segment.answer = True
             return
+        after_answer = after_answer or (segment.answer and segment.intent in ANSWERED_INTENTS)
 
 
 def message_intent(
@@ -176,11 +204,16 @@ class AnswerPlanner(GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"minimum_segment_confidence": 0.25, "minimum_request_confidence": 0.6}
+        return {
+            "minimum_segment_confidence": 0.25,
+            "minimum_request_confidence": 0.6,
+            "minimum_late_request_confidence": 0.4,
+        }
 
     def __init__(self, config: Dict[str, Any]) -> None:
         self._minimum = float(config["minimum_segment_confidence"])
         self._minimum_request = float(config["minimum_request_confidence"])
+        self._minimum_late_request = float(config["minimum_late_request_confidence"])
 
     @classmethod
     def create(
@@ -201,7 +234,9 @@ class AnswerPlanner(GraphComponent):
         entities = list(message.get(ENTITIES) or [])
         raw = message.get(SEGMENTS) or []
         segments = [PlannedSegment(**s) for s in raw] or [whole_message_segment(message)]
-        plan_segments(segments, entities, self._minimum, self._minimum_request)
+        plan_segments(
+            segments, entities, self._minimum, self._minimum_request, self._minimum_late_request
+        )
         if raw:
             chosen = message_intent(segments, self._minimum)
         else:

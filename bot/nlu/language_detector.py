@@ -66,6 +66,19 @@ _ARABIZI_WORDS = frozenset(
     "tashannuj tashanoj mostashfa se3r bkam".split()
 )
 
+# Russian in Latin letters ("skolko stoit operaciya"): lingua reads it as Turkish or
+# English. Its common words, none of them a word of our other languages. A guess, never
+# confident, like Arabizi.
+_RUSSIAN_TRANSLIT_WORDS = frozenset(
+    "chto shto kak kakoy kakoi kakaya kakie kakih skolko skoka mozhno nuzhno nado pochemu "
+    "zachem kogda gde eto etot etogo menya mne moy moya moego moemu ochen tolko posle "
+    "operaciya operaciyu operacii operatsiya operatsiyu operatsii lechenie lecheniya lechitsya "
+    "stoit stoimost bolnice bolnitse klinike hochu khochu mozhet pomogaet pomozhet opasno "
+    "opasnaya spasibo zdravstvuyte zdravstvujte privet dobryy dobryj vrach vracha lico litso "
+    "dergaetsya dergaet glaz glaza skazhite podskazhite pozhaluysta pozhalujsta nuzhen nuzhna "
+    "perevodchik perevodchika dney dnej budet byvaet delayut delaetsya bolezn".split()
+)
+
 
 @dataclass(frozen=True)
 class Detection:
@@ -104,6 +117,8 @@ def detect_language(
             return Detection(code, 1.0, True)
     if _is_arabizi(text, words):
         return Detection("ar", 0.5, False)
+    if _is_russian_translit(words):
+        return Detection("ru", 0.5, False)
     values = lingua_detector().compute_language_confidence_values(meaningful)
     best = values[0]
     code = best.language.iso_code_639_1.name.lower()
@@ -141,6 +156,11 @@ def _cue_language(words: list[str]) -> Optional[str]:
 def _is_arabizi(text: str, words: list[str]) -> bool:
     hits = sum(fold(w) in _ARABIZI_WORDS for w in words)
     return bool(_ARABIZI_DIGIT_WORD.search(text)) or hits >= 2 or (hits == 1 and len(words) <= 2)
+
+
+def _is_russian_translit(words: list[str]) -> bool:
+    hits = sum(fold(w) in _RUSSIAN_TRANSLIT_WORDS for w in words)
+    return hits >= 2 or (hits == 1 and len(words) <= 2)
 
 
 @DefaultV1Recipe.register(

@@ -193,7 +193,7 @@ def _clauses(folded: str, start: int, end: int, cues: Cues) -> list[tuple[int, i
             or _starts_request(folded, *left, cues)
         )
         asks_right = (
-            _starts_question(folded, position, end, cues)
+            _starts_question(folded, position, clause_end, cues)
             or _asks_inside(folded, position, clause_end, cues)
             or _asks_by_intonation(folded, position, clause_end, end, cues)
             or _starts_request(folded, position, end, cues)
@@ -235,6 +235,8 @@ def _words(folded: str, start: int, end: int, cues: Cues) -> list[str]:
             ):
                 words[0] = head[len(prefix) :]
                 break
+        if words[0] in cues.conjunctions:  # "وبعدين": "و" glued to "بعدين" (then)
+            words = words[1:]
     return words
 
 

@@ -3,8 +3,13 @@
 Term lists are data: `data/terms/<lang>.yml`, per canonical value the surface forms a
 patient may write in that language (inflections included). Matching runs on lowercased,
 diacritic-folded text (`bot.nlu.text.fold`), so "ameliyatı", "ameliyati" and "AMELIYATI"
-match the same term. The lists are read at training time and stored in the model, so a
-trained model does not depend on the repository's files.
+match the same term. A word ending in `*` is a stem: it matches any word that begins with
+it ("alerji*" matches "alerjim", "alerjisi"; "аллерг*" matches "аллергия",
+"аллергией"), so an inflecting language needs one entry, not every case ending. Arabic words
+are also tried without a leading proclitic (و ف ب ل ك, with or without ال): "والحامل" is
+"حامل". Where a stem and an exact form overlap, the longer match wins. The lists are read
+at training time and stored in the model, so a trained model does not depend on the
+repository's files.
 """
 
 from __future__ import annotations
@@ -66,26 +71,76 @@ def read_term_files(paths: Iterable[Path]) -> list[Term]:
     return terms
 
 
+STEM_MARK = "*"
+# Arabic proclitics written onto the next word, longest first ("وال" before "و")
+_ARABIC_PROCLITICS = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "و", "ف", "ب", "ل", "ك")
+_MIN_STEM_REST = 3  # letters a word keeps after its proclitic is taken off
+
+
+@dataclass(frozen=True)
+class _Stem:
+    words: tuple[tuple[str, bool], ...]  # each word, and whether it is a stem (`word*`)
+    label: tuple[str, str]
+
+    def fits(self, tokens: list[str]) -> bool:
+        return len(tokens) == len(self.words) and all(
+            token.startswith(word) if is_stem else token == word
+            for token, (word, is_stem) in zip(tokens, self.words, strict=False)
+        )
+
+
 class TermMatcher:
-    """PhraseMatcher over folded surface forms; returns non-overlapping longest matches."""
+    """PhraseMatcher over folded surface forms, plus stems (`word*`, in any word of a
+    term: "лучш* клиник*"); returns non-overlapping longest matches."""
 
     def __init__(self, terms: list[Term]) -> None:
         self._nlp = blank_pipeline("xx")
         self._matcher = PhraseMatcher(self._nlp.vocab, attr="ORTH")
         self._labels: dict[str, tuple[str, str]] = {}
+        self._stems: dict[str, list[_Stem]] = {}  # by their first word's first letter
         for index, term in enumerate(_unique(terms)):
+            form = _match_form(term.surface)
+            if STEM_MARK in form:
+                self._add_stem(form, (term.entity, term.value))
+                continue
             key = f"t{index}"
             self._labels[key] = (term.entity, term.value)
-            self._matcher.add(key, [self._nlp.make_doc(_match_form(term.surface))])
+            self._matcher.add(key, [self._nlp.make_doc(form)])
+
+    def _add_stem(self, form: str, label: tuple[str, str]) -> None:
+        words: list[tuple[str, bool]] = []
+        for word in form.split():
+            tokens = [t.text for t in self._nlp.make_doc(word.rstrip(STEM_MARK))]
+            words += [(t, False) for t in tokens[:-1]]
+            if tokens:
+                words.append((tokens[-1], word.endswith(STEM_MARK)))
+        if words:
+            self._stems.setdefault(words[0][0][0], []).append(_Stem(tuple(words), label))
+
+    def _stem_matches(self, doc: Any) -> list[tuple[tuple[str, str], int, int]]:
+        tokens = [t.text for t in doc]
+        matches = []
+        for start, token in enumerate(tokens):
+            for word in _without_proclitic(token):
+                for stem in self._stems.get(word[:1], ()):
+                    end = start + len(stem.words)
+                    if stem.fits([word, *tokens[start + 1 : end]]):
+                        matches.append((stem.label, start, end))
+        return matches
 
     def find(self, text: str) -> list[dict[str, Any]]:
         doc = self._nlp.make_doc(_match_form(text))
-        matches = self._matcher(doc)
-        labels = {
-            (start, end): self._labels[self._nlp.vocab.strings[key]] for key, start, end in matches
-        }
+        matches = [
+            (self._labels[self._nlp.vocab.strings[key]], start, end)
+            for key, start, end in self._matcher(doc)
+        ]
+        if self._stems:
+            matches += self._stem_matches(doc)
+        labels: dict[tuple[int, int], tuple[str, str]] = {}
+        for label, start, end in matches:
+            labels.setdefault((start, end), label)
         found = []
-        for span in filter_spans([doc[start:end] for _, start, end in matches]):
+        for span in filter_spans([doc[start:end] for start, end in labels]):
             entity, value = labels[(span.start, span.end)]
             found.append(
                 {
@@ -98,6 +153,16 @@ class TermMatcher:
                 }
             )
         return found
+
+
+def _without_proclitic(token: str) -> list[str]:
+    """The token, and for an Arabic word also the word without its proclitic."""
+    forms = [token]
+    for proclitic in _ARABIC_PROCLITICS:
+        if token.startswith(proclitic) and len(token) - len(proclitic) >= _MIN_STEM_REST:
+            forms.append(token[len(proclitic) :])
+            break
+    return forms
 
 
 def term_files_fingerprint(terms_dir: str) -> str:
