@@ -130,11 +130,11 @@ def answer_for(intent: str, procedure: Optional[str], language: Optional[str]) -
     if intent == "ask_cost":
         return [Answer("utter_cost", offer=OFFER_BOOKING)]
     if intent in ("ask_hospital_stay", "ask_travel"):
-        return _logistics(intent, procedure, language)
+        return logistics_answers(intent, procedure, language)
     return [Answer(TOPIC_RESPONSES[intent])]
 
 
-def _logistics(intent: str, key: Optional[str], language: Optional[str]) -> list[Answer]:
+def logistics_answers(intent: str, key: Optional[str], language: Optional[str]) -> list[Answer]:
     procedure = procedures().get(key) if key else None
     if procedure is None:
         if intent == "ask_hospital_stay":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from actions.medical import logistics_answers
 from tests.support.chat import RestChat, which_response
 from tests.support.servers import RunningBot
 
@@ -230,3 +231,44 @@ def test_the_booking_started_after_the_answers_goes_on_with_the_next_message(
     chat = RestChat(bot.url)
     chat.answers("how much is botox? i also want to book an appointment for next month")
     assert chat.answers("yes") == [("utter_ask_patient_name", "en")]
+
+
+# Round 5 (2026-12-04): a question asked without a question word beside one asked with it
+# (cut where the classifier reads two questions), Russian in Latin letters, and questions the
+# source cannot answer of the kinds added then (another therapy, age, a second operation).
+def test_a_question_without_a_question_word_beside_another_is_answered_too(
+    bot: RunningBot,
+) -> None:
+    chat = RestChat(bot.url)
+    messages = chat.send(
+        "Le prix du botox s'il vous plaît, et est-ce que vous organisez aussi l'hôtel ?"
+    )
+    trip = logistics_answers("ask_travel", "botox", "fr")
+    assert [which_response(m.get("text", "")) for m in messages[:1] + messages[2:]] == [
+        ("utter_cost", "fr"),
+        (trip[1].response, "fr"),
+    ]
+    assert messages[1]["text"] == trip[0].text  # what happens on a Botox trip, and the stay
+
+
+def test_russian_in_latin_letters_is_answered_in_russian(bot: RunningBot) -> None:
+    answers = RestChat(bot.url).answers("skolko stoit operaciya i skolko dnej v bolnice?")
+    assert answers == [(DISCLAIMER, "ru"), ("utter_cost", "ru"), (STAY, "ru")]
+
+
+NOT_COVERED_ROUND_5 = [
+    ("en", "Does acupuncture help with the twitching?"),
+    ("de", "Ist meine Oma mit 88 nicht zu alt für die Operation?"),
+    ("tr", "Ameliyattan sonra spazm geri gelirse tekrar ameliyat olabilir miyim?"),
+    ("ar", "هل الحجامة تفيد في رفة العين؟"),
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "question"), NOT_COVERED_ROUND_5, ids=[q[0] for q in NOT_COVERED_ROUND_5]
+)
+def test_other_therapies_age_and_a_second_operation_get_the_honest_answer(
+    bot: RunningBot, language: str, question: str
+) -> None:
+    answers = RestChat(bot.url).answers(question)
+    assert answers == [(DISCLAIMER, language), ("utter_not_covered", language)]

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlu.segmentation import CONTEXT, GREETING, QUESTION, names_a_child, split_segments
+from bot.nlu.segmentation import (
+    CONTEXT,
+    GREETING,
+    QUESTION,
+    cut,
+    inner_breaks,
+    names_a_child,
+    split_segments,
+)
 
 CASES = [
     (
@@ -370,3 +378,15 @@ def test_an_arabizi_yes_no_question_after_a_question_is_a_part_of_its_own() -> N
 )
 def test_a_german_subordinate_clause_stays_with_its_question(text: str) -> None:
     assert [s.role for s in split_segments(text, "de")] == [QUESTION]
+
+
+def test_inner_breaks_offer_the_classifier_a_cut_but_not_beside_a_subordinate_clause() -> None:
+    text = "Le prix du botox svp, et est-ce que vous organisez le transfert ?"
+    (segment,) = split_segments(text, "fr")
+    halves = [
+        tuple(h.text for h in cut(text, segment, p)) for p in inner_breaks(text, "fr", segment)
+    ]
+    assert ("Le prix du botox svp,", "et est-ce que vous organisez le transfert ?") in halves
+    story = "if she has the MVD, will the spasm go away straight after?"
+    (question,) = split_segments(story, "en")
+    assert inner_breaks(story, "en", question) == []

@@ -32,7 +32,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from bot.nlu.language_detector import DETECTED_LANGUAGE
-from bot.nlu.segmentation import GREETING, Segment, split_segments
+from bot.nlu.segmentation import GREETING, QUESTION, Segment, cut, inner_breaks, split_segments
 from bot.nlu.term_extractor import Term, TermMatcher, read_term_files, term_files_fingerprint
 from bot.nlu.text import fold
 
@@ -75,12 +75,23 @@ def with_context(document: str, context: Optional[str]) -> str:
 
 def segments_to_classify(message: Message) -> list[Segment]:
     """The parts of a message worth classifying on their own: none if it is one part."""
-    text = message.get(TEXT) or ""
-    segments = split_segments(text, message.get(DETECTED_LANGUAGE))
+    return worth_classifying(
+        split_segments(message.get(TEXT) or "", message.get(DETECTED_LANGUAGE))
+    )
+
+
+def worth_classifying(segments: list[Segment]) -> list[Segment]:
     content = [s for s in segments if s.role != GREETING]
     if len(segments) <= 1 or not content:
         return []
     return segments
+
+
+# Intents two halves of a question must have to be two questions ("…, et combien…")
+_QUESTION_PREFIX = "ask_"
+# A half the source cannot answer makes the whole question one: "I fly home two days after
+# the operation, is that safe?" is not a flight question and a risks question.
+_NOT_COVERED = "ask_not_covered"
 
 
 def build_pipeline(config: Dict[str, Any], folds: int) -> Pipeline:
@@ -127,6 +138,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             "random_state": 42,
             "ranking_length": 10,
             "minimum_confidence": {},
+            # how sure both halves of a question must be to be two questions (_confirmed_parts)
+            "minimum_split_confidence": 0.5,
             # treatment names, to carry the treatment of one part of a message to the next
             "terms_dir": "data/terms",
         }
@@ -196,7 +209,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         if self._pipeline is None:
             return messages
-        parts = [segments_to_classify(m) for m in messages]
+        parts = [self._confirmed_parts(m) for m in messages]
         documents = [document_of(m) for m in messages]
         for message, segments in zip(messages, parts, strict=False):
             documents += self._segment_documents(message, segments)
@@ -209,6 +222,44 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             entries = [self._segment_entry(s, rankings) for s in segments]
             message.set(SEGMENTS, entries, add_to_output=True)
         return messages
+
+    def _confirmed_parts(self, message: Message) -> list[Segment]:
+        """The segmenter's parts, each question cut once more where a comma or conjunction
+        the segmenter kept divides it into two halves the classifier reads, both surely, as
+        two different questions: a question with no question word ("Le prix du botox svp,
+        et est-ce que vous organisez le transfert ?") is still a question of its own."""
+        text = message.get(TEXT) or ""
+        segments = split_segments(text, message.get(DETECTED_LANGUAGE))
+        candidates = [
+            (index, cut(text, segment, position))
+            for index, segment in enumerate(segments)
+            if segment.role == QUESTION
+            for position in inner_breaks(text, message.get(DETECTED_LANGUAGE), segment)
+        ]
+        if not candidates:
+            return worth_classifying(segments)
+        documents = [
+            document
+            for _, halves in candidates
+            for document in self._segment_documents(message, list(halves))
+        ]
+        tops = [top for _, top in self._rank(documents)]
+        best: dict[int, tuple[float, tuple[Segment, Segment]]] = {}
+        minimum = float(self._config["minimum_split_confidence"])
+        for number, (index, halves) in enumerate(candidates):
+            left, right = tops[2 * number], tops[2 * number + 1]
+            sureness = min(left["confidence"], right["confidence"])
+            two_questions = left[INTENT_NAME_KEY] != right[INTENT_NAME_KEY] and all(
+                t[INTENT_NAME_KEY].startswith(_QUESTION_PREFIX)
+                and t[INTENT_NAME_KEY] != _NOT_COVERED  # "I fly home 2 days after, is it safe?"
+                for t in (left, right)
+            )
+            if two_questions and sureness >= minimum and sureness > best.get(index, (0.0,))[0]:
+                best[index] = (sureness, halves)
+        refined = []
+        for index, segment in enumerate(segments):
+            refined += list(best[index][1]) if index in best else [segment]
+        return worth_classifying(refined)
 
     def _segment_documents(self, message: Message, segments: list[Segment]) -> list[str]:
         """Each part's document; a part naming no treatment gets the one named before it."""

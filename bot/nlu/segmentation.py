@@ -148,6 +148,30 @@ def split_segments(text: str, language: str | None) -> list[Segment]:
     return [s for s in segments if s.text]
 
 
+def inner_breaks(text: str, language: str | None, segment: Segment) -> list[int]:
+    """Where a segment could still be cut (a comma, a conjunction) with two words or more on
+    each side: the classifier decides (`LinearIntentClassifier`) whether two questions are
+    asked there ("Le prix du botox svp, et est-ce que…", "…, et les résultats sont bons ?")."""
+    cues = all_cues().get(language or "", all_cues()["en"])
+    folded = fold(text)
+    breaks = []
+    for position in _break_positions(folded, segment.start, segment.end, cues):
+        left = _words(folded, segment.start, position, cues)
+        right = _words(folded, position, segment.end, cues)
+        dependent = any(w[0] in cues.subordinators for w in (left, right) if w)
+        if len(left) >= 2 and len(right) >= 2 and not dependent:  # "if she has MVD, will…"
+            breaks.append(position)
+    return breaks
+
+
+def cut(text: str, segment: Segment, position: int) -> tuple[Segment, Segment]:
+    """The two parts of a segment cut at `position`, with its role."""
+    return (
+        _segment(text, segment.start, position, segment.role),
+        _segment(text, position, segment.end, segment.role),
+    )
+
+
 def _segment(text: str, start: int, end: int, role: str) -> Segment:
     raw = text[start:end]
     stripped_start = start + (len(raw) - len(raw.lstrip()))
