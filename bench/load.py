@@ -71,7 +71,7 @@ BOOKING = [
     "yes",
 ]
 WEBHOOK_SECRET = "bench-webhook-secret"
-REPLY_TIMEOUT = 90.0  # a retried message may wait for the lock of a killed process (60 s)
+REPLY_TIMEOUT = 90.0  # a retried message may wait for a dead process's lock (TICKET_LOCK_LIFETIME)
 # The patients here write with no pause, far above the per-sender limit (60/min, burst 30) that
 # protects the real server: its polite "please wait" note would be an answer to a message that is
 # rightly never stored (the exactly-once check then counts it lost). The limit has its own tests

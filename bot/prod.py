@@ -159,6 +159,9 @@ backend actions
   # storing a turn but before answering would have the message handled twice (bench/load.py's
   # fault run found such duplicates); the patient's client gets a 502 and decides.
   retry-on conn-failure empty-response junk-response
+  # an action answers in milliseconds; a hung one must not hold the conversation's lock
+  # (TICKET_LOCK_LIFETIME) until it expires and lets the next message in beside it
+  timeout server {ACTION_TIMEOUT}
   option httpchk GET /health
   http-check expect status 200
 {action_servers}
@@ -207,6 +210,13 @@ def prepare_schemas(db_url: str) -> None:
     ConsoleStore(db_url)
 
 
+# How long a conversation's lock outlives a Rasa process killed while holding it (Rasa's
+# default is 60 s): the conversation's next message waits that long. A message takes well
+# under a second; its longest wait is its action calls, each cut off after ACTION_TIMEOUT.
+LOCK_LIFETIME_SECONDS = "20"
+ACTION_TIMEOUT = "10s"
+
+
 def production_environment(
     env: Mapping[str, str], topology: Topology, runtime: Path
 ) -> dict[str, str]:
@@ -230,6 +240,7 @@ def production_environment(
         "DELIVERY_HEARTBEAT_FILE": str(runtime / "delivery.heartbeat"),
         "COORDINATOR_PORT": str(topology.console),
         "RASA_URL": f"http://127.0.0.1:{topology.internal}",
+        "TICKET_LOCK_LIFETIME": env.get("TICKET_LOCK_LIFETIME") or LOCK_LIFETIME_SECONDS,
     }
 
 

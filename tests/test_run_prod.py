@@ -21,7 +21,15 @@ from typing import Iterator
 import pytest
 import sqlalchemy as sa
 
-from bot.prod import SERVER_HEADER, Service, Supervisor
+from bot.prod import (
+    ACTION_TIMEOUT,
+    LOCK_LIFETIME_SECONDS,
+    SERVER_HEADER,
+    Service,
+    Supervisor,
+    Topology,
+    haproxy_config,
+)
 from tests.support.chat import which_response
 from tests.support.postgres import temporary_database
 from tests.support.servers import ROOT, free_port, test_environment, wait_for
@@ -224,6 +232,20 @@ def test_a_killed_rasa_process_is_restarted_and_no_turn_is_lost(prod: RunningPro
     assert len(servers_during) == 1
     assert servers_after == {"rasa-1", "rasa-2"}
     assert stored_user_texts(prod.db_url, sender) == sent  # each turn once, in order
+
+
+def test_a_lock_of_a_killed_rasa_process_frees_sooner_and_actions_are_cut_off_first(
+    prod: RunningProd,
+) -> None:
+    """A killed Rasa's lock blocks its conversation for TICKET_LOCK_LIFETIME, not Rasa's 60 s,
+    and no message can hold it that long: HAProxy cuts an action call off before."""
+    for pid in prod.rasa_pids().values():
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert b"TICKET_LOCK_LIFETIME=" + LOCK_LIFETIME_SECONDS.encode() in environ
+    config = haproxy_config(Topology(5005, 8000, 5100, 5101, (5102, 5103), (5104, 5105)))
+    actions = config[config.index("\nbackend actions") + 1 :]
+    assert f"timeout server {ACTION_TIMEOUT}" in actions.split("\n\n")[0]
+    assert int(ACTION_TIMEOUT.rstrip("s")) < int(LOCK_LIFETIME_SECONDS)
 
 
 def test_the_supervisor_restarts_a_dying_process_with_a_growing_backoff() -> None:
