@@ -89,3 +89,18 @@ def test_a_risk_told_before_a_diagnosis_question_makes_it_not_covered() -> None:
     told, asked = _at("context", "ask_symptoms", 0), _at("question", "ask_diagnosis", 10)
     plan_segments([told, asked], [_risk("allergy", told)], MINIMUM)  # "contrast allergy. MRI?"
     assert (asked.intent, asked.risk) == ("ask_not_covered", "allergy")
+
+
+def test_a_question_naming_a_risk_outside_every_topic_is_not_covered_unless_a_sure_request() -> (
+    None
+):
+    for intent, confidence, routed in (
+        ("out_of_scope", 0.36, True),  # "Волосы сбривают?"
+        ("book_consultation", 0.33, True),  # "when can I go back to running?"
+        ("book_consultation", 0.8, False),  # "I want to book for my son, he is 12"
+    ):
+        question = PlannedSegment(
+            text="q", start=0, end=5, role="question", intent=intent, confidence=confidence
+        )
+        plan_segments([question], [_risk("activity", question)], MINIMUM)
+        assert (question.intent == "ask_not_covered") is routed, (intent, confidence)

@@ -59,9 +59,14 @@ _TREATMENT_ONLY_RISKS = frozenset({"advanced_age"})
 
 
 def routes_to_not_covered(
-    intent: str, risk: Optional[str], procedure: Optional[str], unsure: bool = False
+    intent: str,
+    risk: Optional[str],
+    procedure: Optional[str],
+    unsure: bool = False,
+    asked: Optional[float] = None,
 ) -> bool:
-    """Whether a question of this intent that names this risk gets the honest answer."""
+    """Whether a question of this intent that names this risk gets the honest answer.
+    `asked`: the confidence of a part asked as a question (None: told, or not known)."""
     if not risk:
         return False
     if risk in _TREATMENT_ONLY_RISKS:
@@ -72,7 +77,20 @@ def routes_to_not_covered(
         or (intent in TRIP_INTENTS and risk not in _NOT_TRIP_RISKS)
         or (intent in _OFF_TOPIC and procedure is not None)
         or (unsure and intent not in _OFF_TOPIC)
+        or (asked is not None and _asks_beside_the_topics(intent, asked))
     )
+
+
+def _asks_beside_the_topics(intent: str, confidence: float) -> bool:
+    """A question naming a risk that the classifier put nowhere among the topics ("Волосы
+    сбривают?" as out of scope, "when can I go back to running?" as a booking, unsurely): it
+    asks about that risk. A sure request stays one ("I want to book for my son, he is 12")."""
+    if intent in ANSWERED_INTENTS or intent == REPORT_EMERGENCY_INTENT:
+        return False
+    return intent not in REQUEST_INTENTS or confidence < _SURE_REQUEST
+
+
+_SURE_REQUEST = 0.4
 
 
 def _context_risk_routes(intent: str, risk: str) -> bool:
@@ -126,8 +144,13 @@ def plan_segments(
             risk_in_context = next(iter(own_risks), risk_in_context)
             continue
         unsure = segment.confidence < minimum_confidence
+        as_question = segment.confidence if segment.role == QUESTION else None
         own_risk = next(
-            (r for r in own_risks if routes_to_not_covered(segment.intent, r, procedure, unsure)),
+            (
+                r
+                for r in own_risks
+                if routes_to_not_covered(segment.intent, r, procedure, unsure, as_question)
+            ),
             None,
         )
         if own_risk is not None:

@@ -32,7 +32,15 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.svm import LinearSVC
 
 from bot.nlu.language_detector import DETECTED_LANGUAGE
-from bot.nlu.segmentation import GREETING, QUESTION, Segment, cut, inner_breaks, split_segments
+from bot.nlu.segmentation import (
+    CONTEXT,
+    GREETING,
+    QUESTION,
+    Segment,
+    cut,
+    inner_breaks,
+    split_segments,
+)
 from bot.nlu.term_extractor import Term, TermMatcher, read_term_files, term_files_fingerprint
 from bot.nlu.text import fold
 
@@ -92,6 +100,8 @@ _QUESTION_PREFIX = "ask_"
 # A half the source cannot answer makes the whole question one: "I fly home two days after
 # the operation, is that safe?" is not a flight question and a risks question.
 _NOT_COVERED = "ask_not_covered"
+# Answered as one: the treatment in context picks Botox side effects or surgery risks
+_ONE_QUESTION = frozenset({"ask_botox_side_effects", "ask_surgery_risks"})
 
 
 def build_pipeline(config: Dict[str, Any], folds: int) -> Pipeline:
@@ -139,7 +149,7 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             "ranking_length": 10,
             "minimum_confidence": {},
             # how sure both halves of a question must be to be two questions (_confirmed_parts)
-            "minimum_split_confidence": 0.5,
+            "minimum_split_confidence": 0.4,
             # treatment names, to carry the treatment of one part of a message to the next
             "terms_dir": "data/terms",
         }
@@ -230,10 +240,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         et est-ce que vous organisez le transfert ?") is still a question of its own."""
         text = message.get(TEXT) or ""
         segments = split_segments(text, message.get(DETECTED_LANGUAGE))
+        # the questions; a message that asks nothing by its form ("symptoms, cost pls"): all
+        roles = {QUESTION} if any(s.role == QUESTION for s in segments) else {QUESTION, CONTEXT}
         candidates = [
             (index, cut(text, segment, position))
             for index, segment in enumerate(segments)
-            if segment.role == QUESTION
+            if segment.role in roles
             for position in inner_breaks(text, message.get(DETECTED_LANGUAGE), segment)
         ]
         if not candidates:
@@ -249,10 +261,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         for number, (index, halves) in enumerate(candidates):
             left, right = tops[2 * number], tops[2 * number + 1]
             sureness = min(left["confidence"], right["confidence"])
-            two_questions = left[INTENT_NAME_KEY] != right[INTENT_NAME_KEY] and all(
-                t[INTENT_NAME_KEY].startswith(_QUESTION_PREFIX)
-                and t[INTENT_NAME_KEY] != _NOT_COVERED  # "I fly home 2 days after, is it safe?"
-                for t in (left, right)
+            intents = {left[INTENT_NAME_KEY], right[INTENT_NAME_KEY]}
+            two_questions = (
+                len(intents) == 2
+                and not intents <= _ONE_QUESTION  # "the risks and side effects"
+                and all(
+                    i.startswith(_QUESTION_PREFIX) and i != _NOT_COVERED  # "I fly home 2 days
+                    for i in intents  # after, is that safe?" asks one question
+                )
             )
             if two_questions and sureness >= minimum and sureness > best.get(index, (0.0,))[0]:
                 best[index] = (sureness, halves)

@@ -149,9 +149,10 @@ def split_segments(text: str, language: str | None) -> list[Segment]:
 
 
 def inner_breaks(text: str, language: str | None, segment: Segment) -> list[int]:
-    """Where a segment could still be cut (a comma, a conjunction) with two words or more on
-    each side: the classifier decides (`LinearIntentClassifier`) whether two questions are
-    asked there ("Le prix du botox svp, et est-ce que…", "…, et les résultats sont bons ?")."""
+    """Where a segment could still be cut (a comma, a conjunction) with words on each side
+    ("symptoms | and diagnosis?"): the classifier decides (`LinearIntentClassifier`) whether
+    two questions are asked there ("Le prix du botox svp, et est-ce que…", "…, et les
+    résultats sont bons ?")."""
     cues = all_cues().get(language or "", all_cues()["en"])
     folded = fold(text)
     breaks = []
@@ -159,7 +160,7 @@ def inner_breaks(text: str, language: str | None, segment: Segment) -> list[int]
         left = _words(folded, segment.start, position, cues)
         right = _words(folded, position, segment.end, cues)
         dependent = any(w[0] in cues.subordinators for w in (left, right) if w)
-        if len(left) >= 2 and len(right) >= 2 and not dependent:  # "if she has MVD, will…"
+        if left and right and not dependent:  # "if she has MVD, will…" is one question
             breaks.append(position)
     return breaks
 
@@ -207,12 +208,16 @@ def _clauses(folded: str, start: int, end: int, cues: Cues) -> list[tuple[int, i
     ("what does Botox cost, I'd like to book"; "I want to book, how long is the stay?")."""
     cuts = [start]
     breaks = _break_positions(folded, start, end, cues)
-    for position, clause_end in zip(breaks, [*breaks, end][1:], strict=True):
+    for previous, position, clause_end in zip(
+        [start, *breaks], breaks, [*breaks, end][1:], strict=False
+    ):
         left = (cuts[-1], position)
         # "Это то же самое, что…, и как…?": a yes/no question joined to the next one
         joined = _begins_with_conjunction(folded, position, end, cues)
         asks_left = (
             _asks(folded, *left, cues)
+            # "my eye twitches on its own, what causes it | and can tablets stop it?"
+            or (previous > left[0] and _asks(folded, previous, position, cues))
             or (joined and _asks_by_intonation(folded, *left, end, cues))
             or _starts_request(folded, *left, cues)
         )
