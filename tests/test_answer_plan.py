@@ -104,3 +104,15 @@ def test_a_question_naming_a_risk_outside_every_topic_is_not_covered_unless_a_su
         )
         plan_segments([question], [_risk("activity", question)], MINIMUM)
         assert (question.intent == "ask_not_covered") is routed, (intent, confidence)
+
+
+def test_a_child_told_before_a_question_naming_a_treatment_makes_it_not_covered() -> None:
+    told, asked = _at("context", "ask_symptoms", 0), _at("question", "ask_prevalence", 10)
+    botox = {"entity": "procedure", "value": "botox", "start": 12}
+    plan_segments([told, asked], [_risk("children", told), botox], MINIMUM)
+    assert (asked.intent, asked.risk) == ("ask_not_covered", "children")  # "…at her age?"
+    trip = _at("question", "ask_cost", 10)
+    plan_segments(
+        [_at("context", "ask_symptoms", 0), trip], [_risk("children", told), botox], MINIMUM
+    )
+    assert trip.intent == "ask_cost"  # "My son is 9. How much is Botox?"

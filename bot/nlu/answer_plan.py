@@ -93,10 +93,13 @@ def _asks_beside_the_topics(intent: str, confidence: float) -> bool:
 _SURE_REQUEST = 0.4
 
 
-def _context_risk_routes(intent: str, risk: str) -> bool:
+def _context_risk_routes(intent: str, risk: str, names_a_treatment: bool) -> bool:
+    """Whether a risk told before this question concerns it; `names_a_treatment`: the question
+    names one itself ("My daughter is 12. Can she get Botox at her age?", whatever topic the
+    classifier chose), except a question about the trip ("…How much is Botox?")."""
     if intent == _DIAGNOSIS:
         return risk not in _NOT_TRIP_RISKS
-    return intent in TREATMENT_INTENTS
+    return intent in TREATMENT_INTENTS or (names_a_treatment and intent in _RISK_OVERRIDES)
 
 
 @dataclass
@@ -156,7 +159,11 @@ def plan_segments(
         if own_risk is not None:
             segment.intent, segment.risk = NOT_COVERED_INTENT, own_risk
             segment.confidence = ROUTED_CONFIDENCE
-        elif risk_in_context and _context_risk_routes(segment.intent, risk_in_context):
+        elif risk_in_context and _context_risk_routes(
+            segment.intent,
+            risk_in_context,
+            any(e["entity"] == PROCEDURE_ENTITY for e in named),
+        ):
             segment.intent, segment.risk = NOT_COVERED_INTENT, risk_in_context
             segment.confidence = ROUTED_CONFIDENCE
     seen: set[tuple[str, Optional[str]]] = set()

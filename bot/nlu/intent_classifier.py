@@ -37,8 +37,10 @@ from bot.nlu.segmentation import (
     GREETING,
     QUESTION,
     Segment,
+    asks,
     cut,
     inner_breaks,
+    may_ask_unmarked,
     split_segments,
 )
 from bot.nlu.term_extractor import Term, TermMatcher, read_term_files, term_files_fingerprint
@@ -102,6 +104,18 @@ _QUESTION_PREFIX = "ask_"
 _NOT_COVERED = "ask_not_covered"
 # Answered as one: the treatment in context picks Botox side effects or surgery risks
 _ONE_QUESTION = frozenset({"ask_botox_side_effects", "ask_surgery_risks"})
+_REQUESTS = frozenset({"book_consultation", "request_human"})
+_SPLIT_PASSES = 2
+
+
+def _two_questions(intents: set[str]) -> bool:
+    """Two halves ask two things: two different topics, or a topic and a request ("…wie lange
+    Botox hält, und einen Termin vereinbaren"); never a half the source cannot answer ("I fly
+    home 2 days after the operation, | is that safe?" asks one question)."""
+    if len(intents) != 2 or intents <= _ONE_QUESTION or _NOT_COVERED in intents:
+        return False
+    questions = {i for i in intents if i.startswith(_QUESTION_PREFIX)}
+    return len(questions) == 2 or (len(questions) == 1 and bool(intents & _REQUESTS))
 
 
 def build_pipeline(config: Dict[str, Any], folds: int) -> Pipeline:
@@ -239,17 +253,35 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         two different questions: a question with no question word ("Le prix du botox svp,
         et est-ce que vous organisez le transfert ?") is still a question of its own."""
         text = message.get(TEXT) or ""
-        segments = split_segments(text, message.get(DETECTED_LANGUAGE))
+        language = message.get(DETECTED_LANGUAGE)
+        segments = split_segments(text, language)
         # the questions; a message that asks nothing by its form ("symptoms, cost pls"): all
         roles = {QUESTION} if any(s.role == QUESTION for s in segments) else {QUESTION, CONTEXT}
+        for _ in range(_SPLIT_PASSES):  # "symptome, behandlung, kosten?": three questions
+            refined = self._split_once(message, text, language, segments, roles)
+            if len(refined) == len(segments):
+                break
+            segments = refined
+        return worth_classifying(segments)
+
+    def _split_once(
+        self,
+        message: Message,
+        text: str,
+        language: Optional[str],
+        segments: list[Segment],
+        roles: set[str],
+    ) -> list[Segment]:
         candidates = [
-            (index, cut(text, segment, position))
+            (index, halves)
             for index, segment in enumerate(segments)
             if segment.role in roles
-            for position in inner_breaks(text, message.get(DETECTED_LANGUAGE), segment)
+            for position in inner_breaks(text, language, segment)
+            for halves in [cut(text, segment, position)]
+            if all(self._may_ask_alone(text, language, h) for h in halves)
         ]
         if not candidates:
-            return worth_classifying(segments)
+            return segments
         documents = [
             document
             for _, halves in candidates
@@ -262,20 +294,24 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             left, right = tops[2 * number], tops[2 * number + 1]
             sureness = min(left["confidence"], right["confidence"])
             intents = {left[INTENT_NAME_KEY], right[INTENT_NAME_KEY]}
-            two_questions = (
-                len(intents) == 2
-                and not intents <= _ONE_QUESTION  # "the risks and side effects"
-                and all(
-                    i.startswith(_QUESTION_PREFIX) and i != _NOT_COVERED  # "I fly home 2 days
-                    for i in intents  # after, is that safe?" asks one question
-                )
-            )
-            if two_questions and sureness >= minimum and sureness > best.get(index, (0.0,))[0]:
+            better = sureness > best.get(index, (0.0,))[0]
+            request_first = left[INTENT_NAME_KEY] in _REQUESTS  # "und buchen Sie | auch Flüge?"
+            if _two_questions(intents) and not request_first and sureness >= minimum and better:
                 best[index] = (sureness, halves)
         refined = []
         for index, segment in enumerate(segments):
             refined += list(best[index][1]) if index in best else [segment]
-        return worth_classifying(refined)
+        return refined
+
+    def _may_ask_alone(self, text: str, language: Optional[str], half: Segment) -> bool:
+        """A half that asks by its form, or a phrase that may be a question without a question
+        word (`may_ask_unmarked`), but not a treatment's name alone ("Botox – wie oft…")."""
+        if asks(text, language, half):
+            return True
+        named = self._procedure_terms.find(half.text) if self._procedure_terms else []
+        bare = half.text.strip(" ,.;:!?-–—")
+        alone = any(e["text"] == bare for e in named)
+        return not alone and may_ask_unmarked(text, language, half)
 
     def _segment_documents(self, message: Message, segments: list[Segment]) -> list[str]:
         """Each part's document; a part naming no treatment gets the one named before it."""

@@ -58,6 +58,7 @@ class Cues:
     common_words: frozenset[str]  # only for guessing the language of short messages
     child_nouns: frozenset[str]  # son, daughter…: with an age under 18, the patient is a child
     conjunctions: frozenset[str]
+    story_words: frozenset[str]  # my, ich, je: a part without a question cue that has them tells
     subordinators: frozenset[str]  # de "wenn", "dass": the clause they open asks nothing new
     prefixed_conjunctions: tuple[str, ...]  # glued to the next word (ar "و")
     # verb-final languages (tr): a question word among a clause's last words asks too
@@ -104,6 +105,7 @@ def _cues_of(entry: object, language: str) -> Cues:
         common_words=frozenset(words("common_words")),
         child_nouns=frozenset(words("child_nouns")),
         conjunctions=frozenset(words("conjunctions")),
+        story_words=frozenset(words("story_words")),
         subordinators=frozenset(words("subordinators")),
         prefixed_conjunctions=tuple(words("prefixed_conjunctions")),
         final_question_words=frozenset(words("final_question_words")),
@@ -163,6 +165,32 @@ def inner_breaks(text: str, language: str | None, segment: Segment) -> list[int]
         if left and right and not dependent:  # "if she has MVD, will…" is one question
             breaks.append(position)
     return breaks
+
+
+def asks(text: str, language: str | None, segment: Segment) -> bool:
+    """Whether the part (or one of its clauses) asks by its form: a question word, verb or
+    particle, a question mark."""
+    cues = all_cues().get(language or "", all_cues()["en"])
+    folded = fold(text)
+    bounds = [segment.start, *_break_positions(folded, segment.start, segment.end, cues)]
+    # any of its clauses: "Mein Auge zwinkert von allein, was ist die Ursache"
+    return any(
+        _is_question(folded, start, end, segment.end, cues)
+        for start, end in zip(bounds, [*bounds[1:], segment.end], strict=True)
+    )
+
+
+# A part without a question cue may still ask when it is this short and tells nothing about
+# the patient: "the price of the decompression", "Visa requirements for Indian passport holders"
+_MAX_UNMARKED_WORDS = 8
+
+
+def may_ask_unmarked(text: str, language: str | None, segment: Segment) -> bool:
+    """ "Le prix du botox svp", "Risiken der OP bitte": a question without a question word;
+    not "Mon oeil droit cligne tout seul" (it tells: "mon"), nor a long statement."""
+    cues = all_cues().get(language or "", all_cues()["en"])
+    words = _words(fold(text), segment.start, segment.end, cues)
+    return len(words) <= _MAX_UNMARKED_WORDS and not any(w in cues.story_words for w in words)
 
 
 def cut(text: str, segment: Segment, position: int) -> tuple[Segment, Segment]:
