@@ -47,6 +47,7 @@ ROUTED_CONFIDENCE = 1.0  # a named risk is a fact about the text, not a guess
 # Off-topic messages only when they name a treatment ("alcohol after Botox?", not "IVF?").
 _RISK_OVERRIDES = frozenset(ANSWERED_INTENTS) - TRIP_INTENTS
 _OFF_TOPIC = frozenset({OUT_OF_SCOPE_INTENT, GREET_INTENT})
+_OFF_TOPIC_GREETING = frozenset({GREET_INTENT})
 _NOT_TRIP_RISKS = frozenset({"children"})
 # A risk told before the question ("I'm pregnant. Can I have Botox?") concerns the
 # treatments and the trip for them, and, unless it is the patient's age, the tests of the
@@ -93,13 +94,22 @@ def _asks_beside_the_topics(intent: str, confidence: float) -> bool:
 _SURE_REQUEST = 0.4
 
 
-def _context_risk_routes(intent: str, risk: str, names_a_treatment: bool) -> bool:
+def _context_risk_routes(
+    intent: str, risk: str, names_a_treatment: bool, as_question: Optional[float]
+) -> bool:
     """Whether a risk told before this question concerns it; `names_a_treatment`: the question
     names one itself ("My daughter is 12. Can she get Botox at her age?", whatever topic the
-    classifier chose), except a question about the trip ("…How much is Botox?")."""
+    classifier chose), except a question about the trip ("…How much is Botox?"); a question
+    the classifier put outside every topic ("I take sertraline. Will it be a problem if I keep
+    taking the pills?" as a "no") asks about the risk told."""
     if intent == _DIAGNOSIS:
         return risk not in _NOT_TRIP_RISKS
-    return intent in TREATMENT_INTENTS or (names_a_treatment and intent in _RISK_OVERRIDES)
+    beside = as_question is not None and _asks_beside_the_topics(intent, as_question)
+    return (
+        intent in TREATMENT_INTENTS
+        or (names_a_treatment and intent in _RISK_OVERRIDES)
+        or (beside and intent not in _OFF_TOPIC_GREETING)
+    )
 
 
 @dataclass
@@ -163,6 +173,7 @@ def plan_segments(
             segment.intent,
             risk_in_context,
             any(e["entity"] == PROCEDURE_ENTITY for e in named),
+            as_question,
         ):
             segment.intent, segment.risk = NOT_COVERED_INTENT, risk_in_context
             segment.confidence = ROUTED_CONFIDENCE

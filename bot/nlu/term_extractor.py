@@ -136,12 +136,18 @@ class TermMatcher:
         ]
         if self._stems:
             matches += self._stem_matches(doc)
-        labels: dict[tuple[int, int], tuple[str, str]] = {}
+        labels: dict[tuple[str, int, int], tuple[str, str]] = {}
         for label, start, end in matches:
-            labels.setdefault((start, end), label)
+            labels.setdefault((label[0], start, end), label)
+        # longest match per entity: a risk phrase that holds a treatment's name ("bu yaşta
+        # ameliyat") must not hide the treatment
+        kept = []
+        for entity in sorted({key[0] for key in labels}):
+            spans = [doc[start:end] for kind, start, end in labels if kind == entity]
+            kept += [(entity, span) for span in filter_spans(spans)]
         found = []
-        for span in filter_spans([doc[start:end] for start, end in labels]):
-            entity, value = labels[(span.start, span.end)]
+        for entity, span in sorted(kept, key=lambda item: (item[1].start, item[0])):
+            entity, value = labels[(entity, span.start, span.end)]
             found.append(
                 {
                     "entity": entity,
