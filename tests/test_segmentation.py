@@ -390,3 +390,10 @@ def test_inner_breaks_offer_the_classifier_a_cut_but_not_beside_a_subordinate_cl
     story = "if she has the MVD, will the spasm go away straight after?"
     (question,) = split_segments(story, "en")
     assert inner_breaks(story, "en", question) == []
+
+
+def test_a_question_word_alone_or_after_a_comma_starts_no_question() -> None:
+    # "какие" alone is no question of its own; "что" after "сказал," says "that"
+    assert len(split_segments("Какие еще есть варианты лечения?", "ru")) == 1
+    (told,) = split_segments("Невролог сказал, что сосуд давит на нерв, и советует MVD.", "ru")
+    assert told.role == CONTEXT

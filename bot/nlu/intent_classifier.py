@@ -105,6 +105,7 @@ _NOT_COVERED = "ask_not_covered"
 # Answered as one: the treatment in context picks Botox side effects or surgery risks
 _ONE_QUESTION = frozenset({"ask_botox_side_effects", "ask_surgery_risks"})
 _REQUESTS = frozenset({"book_consultation", "request_human"})
+_WHAT_IS = "ask_what_is_hfs"
 _SPLIT_PASSES = 2
 
 
@@ -296,7 +297,18 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             intents = {left[INTENT_NAME_KEY], right[INTENT_NAME_KEY]}
             better = sureness > best.get(index, (0.0,))[0]
             request_first = left[INTENT_NAME_KEY] in _REQUESTS  # "und buchen Sie | auch Flüge?"
-            if _two_questions(intents) and not request_first and sureness >= minimum and better:
+            # a bare name of the condition is the subject of the next half, not "what is it?"
+            # ("Гемифациальный спазм | и паралич Белла — это одно и то же?")
+            named_only = any(
+                top[INTENT_NAME_KEY] == _WHAT_IS and not asks(text, language, half)
+                for top, half in zip((left, right), halves, strict=True)
+            )
+            if (
+                _two_questions(intents)
+                and not (request_first or named_only)
+                and sureness >= minimum
+                and better
+            ):
                 best[index] = (sureness, halves)
         refined = []
         for index, segment in enumerate(segments):

@@ -158,11 +158,13 @@ def inner_breaks(text: str, language: str | None, segment: Segment) -> list[int]
     cues = all_cues().get(language or "", all_cues()["en"])
     folded = fold(text)
     breaks = []
+    cue_words = cues.question_words | cues.question_verbs | cues.conjunctions
     for position in _break_positions(folded, segment.start, segment.end, cues):
         left = _words(folded, segment.start, position, cues)
         right = _words(folded, position, segment.end, cues)
         dependent = any(w[0] in cues.subordinators for w in (left, right) if w)
-        if left and right and not dependent:  # "if she has MVD, will…" is one question
+        bare = any(all(word in cue_words for word in w) for w in (left, right))  # "Какие |"
+        if left and right and not dependent and not bare:  # "if she has MVD, will…": one
             breaks.append(position)
     return breaks
 
@@ -255,10 +257,16 @@ def _clauses(folded: str, start: int, end: int, cues: Cues) -> list[tuple[int, i
             or _asks_by_intonation(folded, position, clause_end, end, cues)
             or _starts_request(folded, position, end, cues)
         )
-        if asks_left and asks_right:
+        if asks_left and asks_right and not _only_cue_words(folded, *left, cues):
             cuts.append(position)
     cuts.append(end)
     return [(a, b) for a, b in pairwise(cuts) if folded[a:b].strip(" ,.?!")]
+
+
+def _only_cue_words(folded: str, start: int, end: int, cues: Cues) -> bool:
+    """ "Какие | ещё есть варианты…": a question word alone is no question of its own."""
+    cue_words = cues.question_words | cues.question_verbs | cues.conjunctions
+    return all(word in cue_words for word in _words(folded, start, end, cues))
 
 
 def _begins_with_conjunction(folded: str, start: int, end: int, cues: Cues) -> bool:
@@ -301,8 +309,12 @@ def _starts_question(folded: str, start: int, end: int, cues: Cues) -> bool:
     words = _words(folded, start, end, cues)
     if not words or words[0] in cues.subordinators:
         return False
+    # the first words before a comma: in "Невролог сказал, что сосуд давит" the "что" after
+    # the comma says "that"
+    comma = min((i for i in (folded.find(c, start, end) for c in ",،") if i >= 0), default=end)
+    head = _words(folded, start, comma, cues) or words
     return (
-        any(w in cues.question_words for w in words[:3])
+        any(w in cues.question_words for w in head[:3])
         or words[0] in cues.question_verbs
         or any(w in cues.question_particles for w in words)
         or (len(words) > 1 and words[1] in cues.inversion_words)
