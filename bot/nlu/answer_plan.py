@@ -85,13 +85,16 @@ def routes_to_not_covered(
 def _asks_beside_the_topics(intent: str, confidence: float) -> bool:
     """A question naming a risk that the classifier put nowhere among the topics ("Волосы
     сбривают?" as out of scope, "when can I go back to running?" as a booking, unsurely): it
-    asks about that risk. A sure request stays one ("I want to book for my son, he is 12")."""
+    asks about that risk. A sure request stays one ("I want to book for my son, he is 12"), and
+    a sure off-topic question too ("best clinic for a hair transplant?")."""
     if intent in ANSWERED_INTENTS or intent == REPORT_EMERGENCY_INTENT:
         return False
-    return intent not in REQUEST_INTENTS or confidence < _SURE_REQUEST
+    sure = _SURE_REQUEST if intent in REQUEST_INTENTS else _SURE_OFF_TOPIC
+    return confidence < sure  # "beste Klinik für Haartransplantation?" stays out of scope
 
 
 _SURE_REQUEST = 0.4
+_SURE_OFF_TOPIC = 0.5
 
 
 def _context_risk_routes(
