@@ -141,6 +141,10 @@ frontend actions
 
 backend rasa
   balance leastconn
+  # no request on a kept-alive connection to a process that may have died since: a POST sent
+  # on such a stale connection gets a 502 (HAProxy may not resend it), on a new connection it
+  # is refused and retried on the other process (retry-on conn-failure)
+  http-reuse never
   option httpchk GET /
   http-check expect status 200
   http-response set-header {SERVER_HEADER} %[srv_name]
@@ -148,6 +152,7 @@ backend rasa
 
 backend rasa_socketio
   balance roundrobin
+  http-reuse never
   cookie HFS_RASA insert indirect nocache httponly
   http-response set-header {SERVER_HEADER} %[srv_name]
 {socketio_servers}

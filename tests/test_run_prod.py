@@ -246,6 +246,9 @@ def test_a_lock_of_a_killed_rasa_process_frees_sooner_and_actions_are_cut_off_fi
     actions = config[config.index("\nbackend actions") + 1 :]
     assert f"timeout server {ACTION_TIMEOUT}" in actions.split("\n\n")[0]
     assert int(ACTION_TIMEOUT.rstrip("s")) < int(LOCK_LIFETIME_SECONDS)
+    # a REST POST is never sent on a kept-alive connection to a Rasa process that died since
+    rasa = config[config.index("\nbackend rasa\n") + 1 :].split("\n\n")[0]
+    assert "http-reuse never" in rasa
 
 
 def test_the_supervisor_restarts_a_dying_process_with_a_growing_backoff() -> None:
