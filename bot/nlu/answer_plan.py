@@ -5,8 +5,10 @@ the term extractor (which found `procedure` and `risk_context` terms). For each 
 records the treatment named in it (or the one named before it in the same message) and
 whether it names a risk the source says nothing about (pregnancy, children, other
 medicines, …, `data/terms/<lang>.yml` under `risk_context`). Such a question is answered
-honestly as not covered (`ask_not_covered`), whatever topic the classifier chose: a
-near-topic answer is the most dangerous answer a medical assistant can give.
+honestly as not covered (`ask_not_covered`), whatever topic the classifier chose, or when
+it put the question outside every topic unsurely: a near-topic answer is the most dangerous
+answer a medical assistant can give. A risk told before the question ("I'm pregnant. Can I
+get Botox?") routes treatment and diagnosis questions and questions naming a treatment.
 
 The message's intent becomes the first answered question's (an emergency always wins),
 so one rule sends every question to `action_answer_medical`, which reads `segments`.

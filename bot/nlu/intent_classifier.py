@@ -249,10 +249,11 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         return messages
 
     def _confirmed_parts(self, message: Message) -> list[Segment]:
-        """The segmenter's parts, each question cut once more where a comma or conjunction
-        the segmenter kept divides it into two halves the classifier reads, both surely, as
-        two different questions: a question with no question word ("Le prix du botox svp,
-        et est-ce que vous organisez le transfert ?") is still a question of its own."""
+        """The segmenter's parts, each question cut once more (twice at most) where a comma or
+        conjunction the segmenter kept divides it into two halves the classifier reads, both
+        surely, as two different questions: a question with no question word ("Le prix du
+        botox svp, et est-ce que vous organisez le transfert ?") is still a question of its
+        own."""
         text = message.get(TEXT) or ""
         language = message.get(DETECTED_LANGUAGE)
         segments = split_segments(text, language)
