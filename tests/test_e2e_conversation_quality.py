@@ -154,6 +154,11 @@ NOT_COVERED = [
     ("ru", "Я беременна, можно ли мне ботокс?"),
     ("ar", "أنا حامل، هل يمكنني أخذ البوتوكس؟"),
     ("fr", "Quel est le taux de réussite de l'opération ?"),
+    # round 5 (2026-12-04): another therapy, age, a second operation
+    ("en", "Does acupuncture help with the twitching?"),
+    ("de", "Ist meine Oma mit 88 nicht zu alt für die Operation?"),
+    ("tr", "Ameliyattan sonra spazm geri gelirse tekrar ameliyat olabilir miyim?"),
+    ("ar", "هل الحجامة تفيد في رفة العين؟"),
 ]
 
 
@@ -254,21 +259,3 @@ def test_a_question_without_a_question_word_beside_another_is_answered_too(
 def test_russian_in_latin_letters_is_answered_in_russian(bot: RunningBot) -> None:
     answers = RestChat(bot.url).answers("skolko stoit operaciya i skolko dnej v bolnice?")
     assert answers == [(DISCLAIMER, "ru"), ("utter_cost", "ru"), (STAY, "ru")]
-
-
-NOT_COVERED_ROUND_5 = [
-    ("en", "Does acupuncture help with the twitching?"),
-    ("de", "Ist meine Oma mit 88 nicht zu alt für die Operation?"),
-    ("tr", "Ameliyattan sonra spazm geri gelirse tekrar ameliyat olabilir miyim?"),
-    ("ar", "هل الحجامة تفيد في رفة العين؟"),
-]
-
-
-@pytest.mark.parametrize(
-    ("language", "question"), NOT_COVERED_ROUND_5, ids=[q[0] for q in NOT_COVERED_ROUND_5]
-)
-def test_other_therapies_age_and_a_second_operation_get_the_honest_answer(
-    bot: RunningBot, language: str, question: str
-) -> None:
-    answers = RestChat(bot.url).answers(question)
-    assert answers == [(DISCLAIMER, language), ("utter_not_covered", language)]

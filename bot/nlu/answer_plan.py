@@ -49,7 +49,6 @@ ROUTED_CONFIDENCE = 1.0  # a named risk is a fact about the text, not a guess
 # Off-topic messages only when they name a treatment ("alcohol after Botox?", not "IVF?").
 _RISK_OVERRIDES = frozenset(ANSWERED_INTENTS) - TRIP_INTENTS
 _OFF_TOPIC = frozenset({OUT_OF_SCOPE_INTENT, GREET_INTENT})
-_OFF_TOPIC_GREETING = frozenset({GREET_INTENT})
 _NOT_TRIP_RISKS = frozenset({"children"})
 # A risk told before the question ("I'm pregnant. Can I have Botox?") concerns the
 # treatments and the trip for them, and, unless it is the patient's age, the tests of the
@@ -113,7 +112,7 @@ def _context_risk_routes(
     return (
         intent in TREATMENT_INTENTS
         or (names_a_treatment and intent in _RISK_OVERRIDES)
-        or (beside and intent not in _OFF_TOPIC_GREETING)
+        or (beside and intent != GREET_INTENT)
     )
 
 

@@ -275,24 +275,28 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
         roles: set[str],
     ) -> list[Segment]:
         candidates = [
-            (index, halves)
+            (index, halves, marked)
             for index, segment in enumerate(segments)
             if segment.role in roles
             for position in inner_breaks(text, language, segment)
             for halves in [cut(text, segment, position)]
-            if all(self._may_ask_alone(text, language, h) for h in halves)
+            for marked in [tuple(asks(text, language, h) for h in halves)]
+            if all(
+                self._may_ask_alone(text, language, h, m)
+                for h, m in zip(halves, marked, strict=True)
+            )
         ]
         if not candidates:
             return segments
         documents = [
             document
-            for _, halves in candidates
+            for _, halves, _ in candidates
             for document in self._segment_documents(message, list(halves))
         ]
         tops = [top for _, top in self._rank(documents)]
         best: dict[int, tuple[float, tuple[Segment, Segment]]] = {}
         minimum = float(self._config["minimum_split_confidence"])
-        for number, (index, halves) in enumerate(candidates):
+        for number, (index, halves, marked) in enumerate(candidates):
             left, right = tops[2 * number], tops[2 * number + 1]
             sureness = min(left["confidence"], right["confidence"])
             intents = {left[INTENT_NAME_KEY], right[INTENT_NAME_KEY]}
@@ -301,8 +305,8 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             # a bare name of the condition is the subject of the next half, not "what is it?"
             # ("Гемифациальный спазм | и паралич Белла — это одно и то же?")
             named_only = any(
-                top[INTENT_NAME_KEY] == _WHAT_IS and not asks(text, language, half)
-                for top, half in zip((left, right), halves, strict=True)
+                top[INTENT_NAME_KEY] == _WHAT_IS and not asked
+                for top, asked in zip((left, right), marked, strict=True)
             )
             if (
                 _two_questions(intents)
@@ -316,10 +320,12 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             refined += list(best[index][1]) if index in best else [segment]
         return refined
 
-    def _may_ask_alone(self, text: str, language: Optional[str], half: Segment) -> bool:
-        """A half that asks by its form, or a phrase that may be a question without a question
-        word (`may_ask_unmarked`), but not a treatment's name alone ("Botox – wie oft…")."""
-        if asks(text, language, half):
+    def _may_ask_alone(
+        self, text: str, language: Optional[str], half: Segment, marked: bool
+    ) -> bool:
+        """A half that asks by its form (`marked`), or a phrase that may be a question without
+        a question word (`may_ask_unmarked`), but not a treatment's name alone ("Botox –…")."""
+        if marked:
             return True
         named = self._procedure_terms.find(half.text) if self._procedure_terms else []
         bare = half.text.strip(" ,.;:!?-–—")

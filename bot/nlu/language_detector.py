@@ -154,12 +154,16 @@ def _cue_language(words: list[str]) -> Optional[str]:
 
 
 def _is_arabizi(text: str, words: list[str]) -> bool:
-    hits = sum(fold(w) in _ARABIZI_WORDS for w in words)
-    return bool(_ARABIZI_DIGIT_WORD.search(text)) or hits >= 2 or (hits == 1 and len(words) <= 2)
+    return bool(_ARABIZI_DIGIT_WORD.search(text)) or _common_words_say(words, _ARABIZI_WORDS)
 
 
 def _is_russian_translit(words: list[str]) -> bool:
-    hits = sum(fold(w) in _RUSSIAN_TRANSLIT_WORDS for w in words)
+    return _common_words_say(words, _RUSSIAN_TRANSLIT_WORDS)
+
+
+def _common_words_say(words: list[str], vocabulary: frozenset[str]) -> bool:
+    """Two of a vocabulary's common words, or one in a message of one or two words."""
+    hits = sum(fold(w) in vocabulary for w in words)
     return hits >= 2 or (hits == 1 and len(words) <= 2)
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -68,6 +68,14 @@ class Cues:
     hyphened_pronouns: frozenset[str]  # fr "est-elle", "y a-t-il": a question anywhere
     not_inversions: frozenset[str]  # "rendez-vous": a noun, not a verb and its pronoun
     yes_no_starts: tuple[tuple[str, ...], ...]  # fr "c'est…?", ru "это…?": asked by intonation
+
+    @cached_property
+    def _cue_words(self) -> frozenset[str]:
+        return self.question_words | self.question_verbs | self.conjunctions
+
+    def only_cue_words(self, words: list[str]) -> bool:
+        """ "Какие | ещё есть варианты…": a question word alone is no question of its own."""
+        return all(word in self._cue_words for word in words)
 
 
 @dataclass(frozen=True)
@@ -158,12 +166,11 @@ def inner_breaks(text: str, language: str | None, segment: Segment) -> list[int]
     cues = all_cues().get(language or "", all_cues()["en"])
     folded = fold(text)
     breaks = []
-    cue_words = cues.question_words | cues.question_verbs | cues.conjunctions
     for position in _break_positions(folded, segment.start, segment.end, cues):
         left = _words(folded, segment.start, position, cues)
         right = _words(folded, position, segment.end, cues)
         dependent = any(w[0] in cues.subordinators for w in (left, right) if w)
-        bare = any(all(word in cue_words for word in w) for w in (left, right))  # "Какие |"
+        bare = any(cues.only_cue_words(w) for w in (left, right))  # "Какие |"
         if left and right and not dependent and not bare:  # "if she has MVD, will…": one
             breaks.append(position)
     return breaks
@@ -257,16 +264,10 @@ def _clauses(folded: str, start: int, end: int, cues: Cues) -> list[tuple[int, i
             or _asks_by_intonation(folded, position, clause_end, end, cues)
             or _starts_request(folded, position, end, cues)
         )
-        if asks_left and asks_right and not _only_cue_words(folded, *left, cues):
+        if asks_left and asks_right and not cues.only_cue_words(_words(folded, *left, cues)):
             cuts.append(position)
     cuts.append(end)
     return [(a, b) for a, b in pairwise(cuts) if folded[a:b].strip(" ,.?!")]
-
-
-def _only_cue_words(folded: str, start: int, end: int, cues: Cues) -> bool:
-    """ "Какие | ещё есть варианты…": a question word alone is no question of its own."""
-    cue_words = cues.question_words | cues.question_verbs | cues.conjunctions
-    return all(word in cue_words for word in _words(folded, start, end, cues))
 
 
 def _begins_with_conjunction(folded: str, start: int, end: int, cues: Cues) -> bool:
