@@ -127,15 +127,19 @@ def wait_until_ready(url: str, timeout: float) -> bool:
     return False
 
 
-def stop_all(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+def stop_all(processes: Sequence[subprocess.Popen[bytes]], grace: float = 10.0) -> None:
+    """SIGTERM to every process, SIGKILL to those still running `grace` seconds later (one
+    deadline for all, not one per process)."""
     for process in processes:
         if process.poll() is None:
             process.terminate()
+    deadline = time.monotonic() + grace
     for process in processes:
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
 
 
 def serve(args: argparse.Namespace, foreground: list[str] | None = None) -> int:

@@ -42,6 +42,9 @@ FIFTH_DEVELOPMENT_DIR = ROOT / "tests" / "heldout" / "dev5"
 # Tuned against: not-covered (ru, tr, de, fr: 4 per kind of the list) and
 # multi-question (en, ar, ru), written 2026-12-04 without reading the training data
 SIXTH_DEVELOPMENT_DIR = ROOT / "tests" / "heldout" / "dev6"
+# Tuned against: multi-question (en, ar, tr) and not-covered (ar, tr, ru, de, fr), written
+# 2026-12-04 (second session) without reading the training data or the term lists
+SEVENTH_DEVELOPMENT_DIR = ROOT / "tests" / "heldout" / "dev7"
 # The development sets, by name: tables printed, misses listed with --misses
 DEVELOPMENT_SETS = {
     "dev": DEVELOPMENT_SETS_DIR,
@@ -50,6 +53,7 @@ DEVELOPMENT_SETS = {
     "dev4": FOURTH_DEVELOPMENT_DIR,
     "dev5": FIFTH_DEVELOPMENT_DIR,
     "dev6": SIXTH_DEVELOPMENT_DIR,
+    "dev7": SEVENTH_DEVELOPMENT_DIR,
 }
 # Written blind to the training data after the second round of not-covered examples (its header)
 FRESH_SETS_DIR = ROOT / "tests" / "heldout" / "final3"

@@ -12,6 +12,7 @@ stop sending to it meanwhile. Ctrl-C or SIGTERM stops everything started here.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import secrets
 import shutil
@@ -21,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -38,6 +41,7 @@ from bot.cli import (
     delivery_worker_command,
     quiet_environment,
     rasa_server_command,
+    stop_all,
     wait_until_ready,
 )
 
@@ -204,12 +208,16 @@ def ensure_database(db_url: str) -> None:
         admin.dispose()
 
 
-def prepare_schemas(db_url: str) -> None:
-    """Creates the handoff, console and WhatsApp tables once, before several processes race."""
+def prepare_schemas(db_url: str, tracker_db_url: str) -> None:
+    """Creates the tracker, handoff, console and WhatsApp tables once, before several
+    processes race to create them (two Rasa processes creating the same index at once: one
+    fails to start)."""
     from actions.handoff_store import HandoffStore
     from bot.channels.whatsapp.store import SqlChannelStore
     from bot.coordinator.store import ConsoleStore
+    from bot.stores.recent_history import create_schema
 
+    create_schema(tracker_db_url)
     HandoffStore(db_url)
     SqlChannelStore(db_url)
     ConsoleStore(db_url)
@@ -249,6 +257,29 @@ def production_environment(
     }
 
 
+# A process that has not answered its health check this long after starting is taken for
+# hung (it failed to start but did not exit) and killed, so that it is started again. Loading
+# the model takes ~40 s, several minutes on a machine busy with other work.
+START_TIMEOUT_SECONDS = 600.0
+PROBE_INTERVAL_SECONDS = 2.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_the_supervisor() -> None:
+    """In the child before exec: SIGTERM when the supervisor dies (even by SIGKILL), so no
+    process of the topology outlives it holding its port."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
 @dataclass
 class Service:
     """One supervised process: its command, environment and readiness URL."""
@@ -262,25 +293,37 @@ class Service:
     restart_at: float | None = None
     backoff: float = 1.0
     restarts: int = 0
+    ready: bool = False
+    next_probe: float = 0.0
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env)
+        self.process = subprocess.Popen(
+            self.command, cwd=ROOT, env=self.env, preexec_fn=die_with_the_supervisor
+        )
         self.started_at = time.monotonic()
         self.restart_at = None
+        self.ready = self.health_url is None
+        self.next_probe = self.started_at
 
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
 
+class StopRequested(Exception):
+    """SIGTERM: stop everything, also while still waiting for the processes to start."""
+
+
 @dataclass
 class Supervisor:
     """Restarts a service that exits, after a backoff that doubles up to `max_backoff` (reset
-    once a service has run for `stable_after` seconds)."""
+    once a service has run for `stable_after` seconds); kills one that has not become ready
+    within `start_timeout` seconds of starting, so that it is restarted too."""
 
     services: list[Service]
     max_backoff: float = 30.0
     stable_after: float = 60.0
+    start_timeout: float = START_TIMEOUT_SECONDS
     log: Callable[[str], None] = field(default=lambda line: print(line, flush=True))
 
     def start_all(self) -> None:
@@ -296,7 +339,10 @@ class Supervisor:
                     self.log(f"run-prod: restarting {service.name} (restart {service.restarts})")
                     service.start()
                 continue
-            if service.process is None or service.process.poll() is None:
+            if service.process is None:
+                continue
+            if service.process.poll() is None:
+                self.watch_start(service, now)
                 continue
             if now - service.started_at > self.stable_after:
                 service.backoff = 1.0
@@ -307,16 +353,22 @@ class Supervisor:
             service.restart_at = now + service.backoff
             service.backoff = min(self.max_backoff, service.backoff * 2)
 
+    def watch_start(self, service: Service, now: float) -> None:
+        """Probe a running service until it first answers; kill it if that takes too long."""
+        if service.ready or now < service.next_probe or service.health_url is None:
+            return
+        service.next_probe = now + PROBE_INTERVAL_SECONDS
+        service.ready = answers(service.health_url)
+        if not service.ready and now - service.started_at > self.start_timeout:
+            self.log(
+                f"run-prod: {service.name} not ready {self.start_timeout:.0f} s after starting,"
+                " killing it"
+            )
+            assert service.process is not None
+            service.process.kill()
+
     def stop_all(self) -> None:
-        running = [s.process for s in self.services if s.process and s.process.poll() is None]
-        for process in running:
-            process.terminate()
-        for process in running:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_all([s.process for s in self.services if s.process])
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
@@ -381,17 +433,16 @@ def serve(args: argparse.Namespace) -> int:
     runtime = Path(tempfile.mkdtemp(prefix="hfs-run-prod-"))
     env = production_environment(quiet_environment(), topology, runtime)
     ensure_database(env["DB_URL"])
-    prepare_schemas(env["DB_URL"])
+    prepare_schemas(env["DB_URL"], env["TRACKER_DB_URL"])
     from bot.cli import first_admin
 
     os.environ["CONSOLE_DB_URL"] = env["CONSOLE_DB_URL"]
     one_time_password = first_admin()
     supervisor = Supervisor(build_services(topology, env, runtime, args.model, args.credentials))
-    stop_requested = False
 
     def request_stop(signum: int, frame: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once: stopping is under way
+        raise StopRequested
 
     signal.signal(signal.SIGTERM, request_stop)
     try:
@@ -400,11 +451,10 @@ def serve(args: argparse.Namespace) -> int:
             wait_until_ready(s.health_url, 240) for s in supervisor.services if s.health_url
         ) and wait_until_ready(f"http://127.0.0.1:{topology.public}/", 30)
         print_welcome(topology, ready, one_time_password)
-        while not stop_requested:
+        while True:
             supervisor.check()
             time.sleep(0.3)
-        return 0
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StopRequested):
         return 0
     finally:
         supervisor.stop_all()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -24,7 +26,12 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.handoff import handoff_config
-from bot.stores.recent_history import DEFAULT_RECENT_USER_TURNS, RecentHistorySQLTrackerStore
+from bot.stores.recent_history import (
+    DEFAULT_RECENT_USER_TURNS,
+    INDEXES,
+    RecentHistorySQLTrackerStore,
+    create_schema,
+)
 from tests import test_e2e_booking, test_e2e_rest
 from tests.conftest import DEFAULT_CREDENTIALS, ROOT
 from tests.support.chat import RestChat
@@ -229,6 +236,37 @@ def test_postgresql_gets_the_indexes_and_the_same_state(domain: Domain) -> None:
         assert len(stored) == len(events)
         assert json.loads(stored[-1][0])["name"] == "action_listen"
         store.engine.dispose()
+
+
+def start_replicas_at_once(domain: Domain, url: str, count: int = 4) -> set[str]:
+    """`count` tracker stores created at the same moment on `url`; the indexes found then."""
+    start = threading.Barrier(count)
+
+    def replica() -> None:
+        start.wait()
+        RecentHistorySQLTrackerStore(domain, host=url).engine.dispose()
+
+    with ThreadPoolExecutor(count) as pool:
+        for future in [pool.submit(replica) for _ in range(count)]:
+            future.result()  # a replica that failed to start raises here
+    engine = sa.create_engine(url)
+    try:
+        return {index["name"] for index in sa.inspect(engine).get_indexes("events")}
+    finally:
+        engine.dispose()
+
+
+def test_replicas_starting_at_once_on_a_new_database_all_get_the_schema(domain: Domain) -> None:
+    """Two Rasa processes creating the same index at the same moment: PostgreSQL lets one
+    fail with a UniqueViolation, which once stopped a Rasa process from starting."""
+    wanted = {name for name, _ in INDEXES}
+    for _ in range(3):
+        with temporary_database() as url:  # no schema yet: the replicas race for it
+            assert wanted <= start_replicas_at_once(domain, url)
+    with temporary_database() as url:
+        create_schema(url)  # make run-prod: once, before the processes start
+        create_schema(url)  # idempotent
+        assert wanted <= start_replicas_at_once(domain, url)
 
 
 def test_endpoints_yml_gives_this_store_not_rasas_silent_fallback(

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, TypeVar
 
@@ -64,6 +65,42 @@ INDEXES = (
 )
 
 
+SCHEMA_ATTEMPTS = 5
+
+
+def create_schema(db_url: str) -> None:
+    """Rasa's events table and our indexes, before several Rasa processes start and race to
+    create them (`make run-prod`)."""
+    engine = sa.create_engine(db_url)
+    try:
+        ensure_schema(engine)
+    finally:
+        engine.dispose()
+
+
+def ensure_schema(engine: sa.engine.Engine) -> None:
+    """The events table and the indexes the store's queries use, if missing: idempotent, and
+    retried while another replica is creating them at the same moment (PostgreSQL then fails
+    one of the two with a DuplicateTable or a UniqueViolation, or shows no table yet)."""
+    table = SQLTrackerStore.SQLEvent.__table__
+    for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+        try:
+            table.create(engine, checkfirst=True)
+            with engine.begin() as connection:
+                for name, columns in INDEXES:  # our constants, not input
+                    connection.execute(
+                        sa.text(
+                            f"CREATE INDEX IF NOT EXISTS {name} ON events ({', '.join(columns)})"
+                        )
+                    )
+            return
+        except (sa.exc.DBAPIError, sa.exc.NoSuchTableError) as error:
+            if attempt == SCHEMA_ATTEMPTS:
+                raise
+            logger.info("tracker store schema being created elsewhere (%s)", type(error).__name__)
+            time.sleep(0.2 * attempt)
+
+
 @dataclass(frozen=True)
 class Window:
     """Where the loaded history starts, and the latest event of each kind before it."""
@@ -78,26 +115,18 @@ class RecentHistorySQLTrackerStore(SQLTrackerStore):
     def __init__(
         self, *args: Any, recent_user_turns: int = DEFAULT_RECENT_USER_TURNS, **kwargs: Any
     ):
-        super().__init__(*args, **kwargs)
+        try:
+            super().__init__(*args, **kwargs)
+        except sa.exc.IntegrityError:
+            # Rasa's own table creation lost a race it does not catch (PostgreSQL's catalog
+            # UniqueViolation): the other replica has created the table, connect again
+            time.sleep(0.5)
+            super().__init__(*args, **kwargs)
         if int(recent_user_turns) < 1:
             raise ValueError("recent_user_turns must be at least 1")
         self.recent_user_turns = int(recent_user_turns)
         self._in_worker_thread = self.engine.dialect.name != "sqlite"
-        self.create_indexes()
-
-    def create_indexes(self) -> None:
-        """Create the indexes the store's queries use, if missing (idempotent, safe in parallel)."""
-        table = self.SQLEvent.__table__
-        existing = {index["name"] for index in sa.inspect(self.engine).get_indexes(table.name)}
-        for name, columns in INDEXES:
-            if name in existing:
-                continue
-            try:
-                sa.Index(name, *(table.c[column] for column in columns)).create(self.engine)
-                logger.info("tracker store index %s created", name)
-            except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
-                # another replica created it in the meantime
-                logger.info("tracker store index %s not created: %s", name, type(error).__name__)
+        ensure_schema(self.engine)
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The tracker of the latest session, with only the recent turns replayed."""
