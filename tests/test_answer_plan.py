@@ -116,3 +116,20 @@ def test_a_child_told_before_a_question_naming_a_treatment_makes_it_not_covered(
         [_at("context", "ask_symptoms", 0), trip], [_risk("children", told), botox], MINIMUM
     )
     assert trip.intent == "ask_cost"  # "My son is 9. How much is Botox?"
+
+
+def test_a_told_risk_routes_questions_until_one_is_answered_as_not_covered() -> None:
+    """ "I'm on blood thinners. Is that a problem for the operation? Also, what does the
+    operation involve?": the honest answer once, then the operation is explained."""
+    told = _at("context", "ask_not_covered", 0)
+    first, second = _at("question", "ask_surgery", 10), _at("question", "ask_surgery", 20)
+    plan_segments([told, first, second], [_risk("interactions", told)], MINIMUM)
+    assert (first.intent, first.risk) == ("ask_not_covered", "interactions")
+    assert (second.intent, second.risk, second.answer) == ("ask_surgery", None, True)
+
+
+def test_a_told_activity_does_not_route_a_later_question() -> None:
+    """ "…Even going to work is hard. Are these Botox side effects?" is answered."""
+    told, asked = _at("context", "ask_botox", 0), _at("question", "ask_botox_side_effects", 10)
+    plan_segments([told, asked], [_risk("activity", told)], MINIMUM)
+    assert (asked.intent, asked.risk) == ("ask_botox_side_effects", None)

@@ -397,3 +397,59 @@ def test_a_question_word_alone_or_after_a_comma_starts_no_question() -> None:
     assert len(split_segments("Какие еще есть варианты лечения?", "ru")) == 1
     (told,) = split_segments("Невролог сказал, что сосуд давит на нерв, и советует MVD.", "ru")
     assert told.role == CONTEXT
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "parts"),
+    [
+        (  # "Sir," is no clause's head
+            "en",
+            "Sir, which medicines you use for hemifacial spasm and what is the side effects of the botox",
+            [
+                "Sir, which medicines you use for hemifacial spasm",
+                "and what is the side effects of the botox",
+            ],
+        ),
+        (  # Egyptian Arabic asks at the end; "وكمان" (and also) joins the next question
+            "ar",
+            "ينفع اخد الكاربامازيبين مع دوا الضغط اللي باخده، وكمان الحبوب دي بتشتغل ازاي؟",
+            ["ينفع اخد الكاربامازيبين مع دوا الضغط اللي باخده،", "وكمان الحبوب دي بتشتغل ازاي؟"],
+        ),
+        (  # a Turkish question particle closes its question
+            "tr",
+            "ameliyat olunca yuzumde felc kalir mi istanbulda toplam ne kadar kalmam lazim",
+            ["ameliyat olunca yuzumde felc kalir mi", "istanbulda toplam ne kadar kalmam lazim"],
+        ),
+    ],
+)
+def test_a_question_after_a_vocative_a_conjunction_or_a_closing_particle_is_its_own_part(
+    language: str, text: str, parts: list[str]
+) -> None:
+    segments = split_segments(text, language)
+    assert [s.text for s in segments] == parts
+    assert [s.role for s in segments][1:] == [QUESTION] * (len(parts) - 1)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "role"),
+    [
+        ("en", "I had Botox twice, which helped for a while.", CONTEXT),  # relative, not asked
+        ("ar", "لم أزر أي طبيب حتى الآن لأنني ظننت أنها بسبب قلة النوم.", CONTEXT),  # أي: any
+        ("ar", "ولو ما نفع ايش هي العملية الجراحية", QUESTION),  # if it fails, what is…
+        ("en", "After the surgery, how long do I stay?", QUESTION),
+    ],
+)
+def test_the_role_of_a_clause_with_words_that_ask_only_in_their_place(
+    language: str, text: str, role: str
+) -> None:
+    segments = split_segments(text, language)
+    assert [s.role for s in segments] == [role]
+
+
+def test_a_colon_ends_a_preface_but_not_a_time() -> None:
+    segments = split_segments("Meine Fragen: Symptome, Behandlung, Kosten?", "de")
+    # the list after it is cut where the classifier reads two questions (inner_breaks)
+    assert [s.text for s in segments] == ["Meine Fragen:", "Symptome, Behandlung, Kosten?"]
+    assert [s.role for s in segments] == [CONTEXT, QUESTION]
+    assert len(split_segments("My flight lands at 10:30, how do I get to the hospital?", "en")) == 1
+    assert len(split_segments("Botox: how long does it last?", "en")) == 1  # its topic

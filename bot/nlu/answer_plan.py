@@ -8,7 +8,8 @@ medicines, …, `data/terms/<lang>.yml` under `risk_context`). Such a question i
 honestly as not covered (`ask_not_covered`), whatever topic the classifier chose, or when
 it put the question outside every topic unsurely: a near-topic answer is the most dangerous
 answer a medical assistant can give. A risk told before the question ("I'm pregnant. Can I
-get Botox?") routes treatment and diagnosis questions and questions naming a treatment.
+get Botox?") routes treatment and diagnosis questions and questions naming a treatment, up to
+the first question answered as not covered: the questions after it are answered on their own.
 
 The message's intent becomes the first answered question's (an emergency always wins),
 so one rule sends every question to `action_answer_medical`, which reads `segments`.
@@ -58,6 +59,9 @@ _DIAGNOSIS = "ask_diagnosis"
 # Risks that concern the treatment only: "is he too old for the operation?" is not covered,
 # "does it usually start at this age?" (prevalence) is.
 _TREATMENT_ONLY_RISKS = frozenset({"advanced_age"})
+# Risks that route only the question naming them: a story's "even going to work is hard"
+# does not make "are these Botox side effects?" a question about work after treatment.
+_OWN_QUESTION_RISKS = frozenset({"activity"})
 
 
 def routes_to_not_covered(
@@ -158,7 +162,8 @@ def plan_segments(
             own_risks.append("children")
         segment.procedure = procedure
         if segment not in asked:
-            risk_in_context = next(iter(own_risks), risk_in_context)
+            told = [r for r in own_risks if r not in _OWN_QUESTION_RISKS]
+            risk_in_context = next(iter(told), risk_in_context)
             continue
         unsure = segment.confidence < minimum_confidence
         as_question = segment.confidence if segment.role == QUESTION else None
@@ -181,6 +186,10 @@ def plan_segments(
         ):
             segment.intent, segment.risk = NOT_COVERED_INTENT, risk_in_context
             segment.confidence = ROUTED_CONFIDENCE
+        if segment.risk is not None:
+            # answered honestly once: the questions after it ("…is that a problem for the
+            # operation? also what does the operation involve") are answered on their own
+            risk_in_context = None
     seen: set[tuple[str, Optional[str]]] = set()
     for segment in asked:
         key = (segment.intent, segment.procedure)

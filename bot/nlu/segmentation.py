@@ -32,8 +32,9 @@ QUESTION = "question"
 CONTEXT = "context"  # a statement: what the patient tells, not what they ask
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
-# Sentence ends: ? ! ؟ … and full stops not inside numbers ("1.5") or abbreviations.
-_SENTENCE_END = re.compile(r"[?!؟…]+|\.+(?!\d)|\n+|;")
+# Sentence ends: ? ! ؟ … ; and full stops not inside numbers ("1.5") or abbreviations; a colon
+# not inside a time or an address ("my questions: …" is a preface of its own).
+_SENTENCE_END = re.compile(r"[?!؟…]+|\.+(?!\d)|\n+|;|:(?![\d/])")
 _ABBREVIATIONS = frozenset(
     {"dr", "mr", "mrs", "ms", "prof", "st", "z.b", "bzw", "usw", "ca", "etc", "vs", "sr", "jr"}
 )
@@ -68,6 +69,10 @@ class Cues:
     hyphened_pronouns: frozenset[str]  # fr "est-elle", "y a-t-il": a question anywhere
     not_inversions: frozenset[str]  # "rendez-vous": a noun, not a verb and its pronoun
     yes_no_starts: tuple[tuple[str, ...], ...]  # fr "c'est…?", ru "это…?": asked by intonation
+    first_only_question_words: frozenset[str]  # ar "أي" (which / any): asks as the first word
+    conditionals: frozenset[str]  # "if": a clause they open asks with a question word after
+    closing_particles: frozenset[str]  # tr "mı": the question ends there, the next may begin
+    vocatives: frozenset[str]  # "Sir,", "Doctor,": not the clause's head
 
     @cached_property
     def _cue_words(self) -> frozenset[str]:
@@ -121,6 +126,10 @@ def _cues_of(entry: object, language: str) -> Cues:
         hyphened_pronouns=frozenset(words("hyphened_pronouns")),
         not_inversions=frozenset(words("not_inversions")),
         yes_no_starts=tuple(tuple(_WORD.findall(p)) for p in words("yes_no_starts")),
+        first_only_question_words=frozenset(words("first_only_question_words")),
+        conditionals=frozenset(words("conditionals")),
+        closing_particles=frozenset(words("closing_particles")),
+        vocatives=frozenset(words("vocatives")),
     )
 
 
@@ -223,11 +232,13 @@ def _sentences(folded: str, offset: int) -> list[tuple[int, int]]:
     for match in _SENTENCE_END.finditer(folded, offset):
         if match.group().startswith(".") and _is_abbreviation(folded, match.start()):
             continue
+        if match.group() == ":" and len(_WORD.findall(folded, start, match.start())) < 2:
+            continue  # "Botox: how long does it last…": a topic, not a preface
         end = match.end()
-        if folded[start:end].strip(" .?!؟…\n;"):
+        if folded[start:end].strip(" .?!؟…\n;:"):
             spans.append((start, end))
             start = end
-    if folded[start:].strip(" .?!؟…\n;"):
+    if folded[start:].strip(" .?!؟…\n;:"):
         spans.append((start, len(folded)))
     elif spans:
         spans[-1] = (spans[-1][0], len(folded))
@@ -279,6 +290,8 @@ def _break_positions(folded: str, start: int, end: int, cues: Cues) -> list[int]
     positions = {m.end() for m in _CLAUSE_BREAK.finditer(folded, start, end)}
     for word in _WORD.finditer(folded, start, end):
         token = word.group()
+        if token in cues.closing_particles:
+            positions.add(word.end())
         glued = any(
             token.startswith(p) and len(token) > len(p) + 1 for p in cues.prefixed_conjunctions
         )
@@ -308,18 +321,31 @@ def _words(folded: str, start: int, end: int, cues: Cues) -> list[str]:
 
 def _starts_question(folded: str, start: int, end: int, cues: Cues) -> bool:
     words = _words(folded, start, end, cues)
-    if not words or words[0] in cues.subordinators:
+    if not words:
         return False
+    if words[0] in cues.subordinators:
+        # "ولو ما نفع ايش هي العملية": if it does not help, what is the operation?
+        return words[0] in cues.conditionals and any(
+            _is_question_word(w, i, cues) for i, w in enumerate(words[2:], start=2)
+        )
     # the first words before a comma: in "Невролог сказал, что сосуд давит" the "что" after
     # the comma says "that"
     comma = min((i for i in (folded.find(c, start, end) for c in ",،") if i >= 0), default=end)
-    head = _words(folded, start, comma, cues) or words
+    head = _words(folded, start, comma, cues)
+    if not head or all(w in cues.vocatives for w in head):
+        head = words  # "Sir, which medicines…", "Doctor, how long…": the question follows
     return (
-        any(w in cues.question_words for w in head[:3])
+        any(_is_question_word(w, i, cues) for i, w in enumerate(head[:3]))
         or words[0] in cues.question_verbs
         or any(w in cues.question_particles for w in words)
         or (len(words) > 1 and words[1] in cues.inversion_words)
     )
+
+
+def _is_question_word(word: str, index: int, cues: Cues) -> bool:
+    """A question word at this place of its clause ("أي" only first: later it says "any")."""
+    first_only = word in cues.first_only_question_words
+    return word in cues.question_words and (index == 0 or not first_only)
 
 
 def _starts_request(folded: str, start: int, end: int, cues: Cues) -> bool:
