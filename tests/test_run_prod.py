@@ -253,18 +253,25 @@ def test_a_lock_of_a_killed_rasa_process_frees_sooner_and_actions_are_cut_off_fi
     assert "http-reuse never" in rasa
 
 
-def test_the_supervisor_restarts_a_dying_process_with_a_growing_backoff() -> None:
-    lines: list[str] = []
-    service = Service("dies", [sys.executable, "-c", "raise SystemExit(3)"], test_environment())
-    supervisor = Supervisor([service], log=lines.append)
+def supervise_until_restarted(supervisor: Supervisor, service: Service, times: int) -> int | None:
+    """Runs the supervisor's loop until `service` was restarted `times` times (20 s at most);
+    the service's first pid."""
     supervisor.start_all()
+    first = service.pid
     deadline = time.monotonic() + 20
     try:
-        while service.restarts < 3 and time.monotonic() < deadline:
+        while service.restarts < times and time.monotonic() < deadline:
             supervisor.check()
             time.sleep(0.1)
     finally:
         supervisor.stop_all()
+    return first
+
+
+def test_the_supervisor_restarts_a_dying_process_with_a_growing_backoff() -> None:
+    lines: list[str] = []
+    service = Service("dies", [sys.executable, "-c", "raise SystemExit(3)"], test_environment())
+    supervise_until_restarted(Supervisor([service], log=lines.append), service, times=3)
     assert [line for line in lines if "exited" in line][:3] == [
         f"run-prod: dies exited (code 3), restarting in {seconds} s" for seconds in (1, 2, 4)
     ]
@@ -282,15 +289,7 @@ def test_the_supervisor_kills_and_restarts_a_process_that_never_becomes_ready() 
         f"http://127.0.0.1:{free_port()}/",  # nothing ever answers here
     )
     supervisor = Supervisor([hung], start_timeout=1.0, log=lines.append)
-    supervisor.start_all()
-    first = hung.pid
-    deadline = time.monotonic() + 20
-    try:
-        while hung.restarts < 1 and time.monotonic() < deadline:
-            supervisor.check()
-            time.sleep(0.1)
-    finally:
-        supervisor.stop_all()
+    first = supervise_until_restarted(supervisor, hung, times=1)
     assert "run-prod: hung not ready 1 s after starting, killing it" in lines
     assert f"run-prod: hung exited (code {-signal.SIGKILL}), restarting in 1 s" in lines
     assert hung.restarts == 1 and hung.pid != first
