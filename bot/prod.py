@@ -267,7 +267,8 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 def die_with_the_supervisor() -> None:
     """In the child before exec: SIGTERM when the supervisor dies (even by SIGKILL), so no
-    process of the topology outlives it holding its port."""
+    process of the topology outlives it holding its port. Linux sends it when the *thread*
+    that started the child ends: the supervisor starts every process from its main thread."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
