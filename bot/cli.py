@@ -114,15 +114,20 @@ def rasa_server_command(
     return command
 
 
+def answers(url: str, timeout: float) -> bool:
+    """Whether a health or readiness URL answers 200 within `timeout` seconds."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+
+
 def wait_until_ready(url: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+        if answers(url, timeout=2):
+            return True
         time.sleep(0.3)
     return False
 

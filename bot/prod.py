@@ -22,8 +22,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -37,6 +35,7 @@ from bot.cli import (
     ROOT,
     action_server_command,
     action_server_environment,
+    answers,
     coordinator_command,
     delivery_worker_command,
     quiet_environment,
@@ -273,14 +272,6 @@ def die_with_the_supervisor() -> None:
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
 @dataclass
 class Service:
     """One supervised process: its command, environment and readiness URL."""
@@ -359,7 +350,7 @@ class Supervisor:
         if service.ready or now < service.next_probe or service.health_url is None:
             return
         service.next_probe = now + PROBE_INTERVAL_SECONDS
-        service.ready = answers(service.health_url)
+        service.ready = answers(service.health_url, timeout=1)
         if not service.ready and now - service.started_at > self.start_timeout:
             self.log(
                 f"run-prod: {service.name} not ready {self.start_timeout:.0f} s after starting,"

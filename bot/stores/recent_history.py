@@ -88,11 +88,8 @@ def ensure_schema(engine: sa.engine.Engine) -> None:
             table.create(engine, checkfirst=True)
             with engine.begin() as connection:
                 for name, columns in INDEXES:  # our constants, not input
-                    connection.execute(
-                        sa.text(
-                            f"CREATE INDEX IF NOT EXISTS {name} ON events ({', '.join(columns)})"
-                        )
-                    )
+                    on = f"{table.name} ({', '.join(columns)})"
+                    connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {name} ON {on}"))
             return
         except (sa.exc.DBAPIError, sa.exc.NoSuchTableError) as error:
             if attempt == SCHEMA_ATTEMPTS:
